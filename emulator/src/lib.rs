@@ -1,0 +1,1 @@
+//! dc-emulator library.

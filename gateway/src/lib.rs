@@ -1,0 +1,1 @@
+//! dc-gateway library.

@@ -1,0 +1,1 @@
+//! Verification of JWT bearer assertions, as Salesforce does it.

@@ -14,6 +14,8 @@ pub enum FixtureSource {
     Builtin,
     /// A directory on disk with the same layout.
     Dir(std::path::PathBuf),
+    /// An org built in code (tests).
+    Inline(std::sync::Arc<Org>),
 }
 
 /// A loaded org.

@@ -71,3 +71,16 @@ pub fn execute(
         message: "not implemented yet".into(),
     })
 }
+
+/// Creates what the SQL layer needs inside the database (the synthesized
+/// `pg_catalog` relations, …). The store calls it once, on its writer
+/// connection, after creating the org's tables.
+pub fn install_support(_conn: &rusqlite::Connection, _model: &DataModel) -> rusqlite::Result<()> {
+    Ok(())
+}
+
+/// Registers the SQL functions SQLite lacks (`format_type`, `date_trunc`, …) on
+/// a connection. The store calls it on every connection it opens.
+pub fn register_functions(_conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    Ok(())
+}

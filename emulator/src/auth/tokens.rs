@@ -33,7 +33,7 @@ const REFRESH_LEN: usize = 87;
 const SWEEP_THRESHOLD: usize = 10_000;
 
 /// What a core access token stands for.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CoreToken {
     pub user_id: String,
     pub username: String,
@@ -57,11 +57,41 @@ pub struct RefreshGrant {
 }
 
 /// A freshly issued core token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Issued {
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub issued_at_ms: i64,
+}
+
+// Tokens are secrets: `Debug` shows who they belong to, never the tokens.
+impl std::fmt::Debug for CoreToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoreToken")
+            .field("user_id", &self.user_id)
+            .field("client_id", &self.client_id)
+            .field("scopes", &self.scopes)
+            .field("issued_at_ms", &self.issued_at_ms)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("issued_at_ms", &self.issued_at_ms)
+            .finish()
+    }
 }
 
 /// Who a token is being issued to (borrowed from the org and the grant).
@@ -129,68 +159,88 @@ impl TokenStore {
         ttl_ms: i64,
         with_refresh: bool,
     ) -> Issued {
-        let now = self.clock.now_ms();
-        let access_token = format!("{org_id15}!{}", random_token(ACCESS_OPAQUE_LEN));
         let refresh_token = with_refresh.then(|| {
             format!(
                 "{REFRESH_PREFIX}{}",
                 random_token(REFRESH_LEN - REFRESH_PREFIX.len())
             )
         });
-        let token = CoreToken {
-            user_id: who.user_id.to_owned(),
-            username: who.username.to_owned(),
-            client_id: who.client_id.to_owned(),
-            scopes: who.scopes.to_vec(),
-            issued_at_ms: now,
-            expires_at_ms: now.saturating_add(ttl_ms),
-            refresh_token: refresh_token.clone(),
-        };
         let mut inner = self.write();
-        if inner.access.len() >= SWEEP_THRESHOLD {
-            inner.access.retain(|_, t| t.expires_at_ms > now);
-        }
         if let Some(rt) = &refresh_token {
             inner.refresh.insert(
                 rt.clone(),
                 RefreshGrant {
-                    user_id: token.user_id.clone(),
-                    username: token.username.clone(),
-                    client_id: token.client_id.clone(),
-                    scopes: token.scopes.clone(),
+                    user_id: who.user_id.to_owned(),
+                    username: who.username.to_owned(),
+                    client_id: who.client_id.to_owned(),
+                    scopes: who.scopes.to_vec(),
                 },
             );
         }
-        inner.access.insert(access_token.clone(), token);
-        Issued {
-            access_token,
-            refresh_token,
-            issued_at_ms: now,
-        }
+        let mut issued =
+            self.insert_access(&mut inner, org_id15, who, ttl_ms, refresh_token.clone());
+        issued.refresh_token = refresh_token;
+        issued
     }
 
     /// Issues an access token from a refresh token (no new refresh token:
-    /// Salesforce rotates only when configured to).
+    /// Salesforce rotates only when configured to). One write lock covers
+    /// the lookup and the insert, so a concurrent revoke cannot slip between.
     pub fn issue_from_refresh(
         &self,
         org_id15: &str,
         refresh_token: &str,
         ttl_ms: i64,
     ) -> Option<(Issued, RefreshGrant)> {
-        let grant = self.read().refresh.get(refresh_token).cloned()?;
+        let mut inner = self.write();
+        let grant = inner.refresh.get(refresh_token).cloned()?;
         let who = Grantee {
             user_id: &grant.user_id,
             username: &grant.username,
             client_id: &grant.client_id,
             scopes: &grant.scopes,
         };
-        let mut issued = self.issue(org_id15, who, ttl_ms, false);
-        // Link the new access token to its refresh token for revocation.
-        if let Some(t) = self.write().access.get_mut(&issued.access_token) {
-            t.refresh_token = Some(refresh_token.to_owned());
-        }
-        issued.refresh_token = None;
+        let issued = self.insert_access(
+            &mut inner,
+            org_id15,
+            who,
+            ttl_ms,
+            Some(refresh_token.to_owned()),
+        );
         Some((issued, grant))
+    }
+
+    /// Mints and records an access token (caller holds the write lock).
+    fn insert_access(
+        &self,
+        inner: &mut Inner,
+        org_id15: &str,
+        who: Grantee<'_>,
+        ttl_ms: i64,
+        refresh_token: Option<String>,
+    ) -> Issued {
+        let now = self.clock.now_ms();
+        if inner.access.len() >= SWEEP_THRESHOLD {
+            inner.access.retain(|_, t| t.expires_at_ms > now);
+        }
+        let access_token = format!("{org_id15}!{}", random_token(ACCESS_OPAQUE_LEN));
+        inner.access.insert(
+            access_token.clone(),
+            CoreToken {
+                user_id: who.user_id.to_owned(),
+                username: who.username.to_owned(),
+                client_id: who.client_id.to_owned(),
+                scopes: who.scopes.to_vec(),
+                issued_at_ms: now,
+                expires_at_ms: now.saturating_add(ttl_ms),
+                refresh_token,
+            },
+        );
+        Issued {
+            access_token,
+            refresh_token: None,
+            issued_at_ms: now,
+        }
     }
 
     /// The refresh grant behind a refresh token, if it is still valid.

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::*;
@@ -15,7 +13,6 @@ use dc_emulator::auth::require_dc;
 use dc_emulator::error::ApiError;
 use dc_emulator::testing::TestResponse;
 use dc_emulator::wire::Req;
-use dc_emulator::{EmulatorConfig, FixtureSource};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
@@ -66,15 +63,6 @@ async fn core_access(env: &TestEnv, client_id: &str, user: &str) -> String {
         .to_owned()
 }
 
-fn config_with(edit: impl FnOnce(&mut dc_emulator::org::Org)) -> EmulatorConfig {
-    let mut org = test_org();
-    edit(&mut org);
-    EmulatorConfig {
-        fixtures: FixtureSource::Inline(Arc::new(org)),
-        ..test_config()
-    }
-}
-
 #[tokio::test]
 async fn exchange_issues_a_data_cloud_jwt() {
     let env = start().await;
@@ -100,7 +88,7 @@ async fn exchange_issues_a_data_cloud_jwt() {
     let claims = jwt_claims(token);
     let now = state.clock.now_secs();
     assert_eq!(claims["iss"], env.emu.base_url());
-    assert_eq!(claims["sub"], "0055g00000EmuA1AAJ");
+    assert_eq!(claims["sub"], env.user_id(USER));
     assert_eq!(claims["aud"], state.host);
     assert_eq!(claims["audienceTenantId"], state.org.tenant_id);
     assert_eq!(claims["orgId"], state.org.org_id18);
@@ -123,7 +111,7 @@ async fn exchange_issues_a_data_cloud_jwt() {
 
     let session = require_dc(&state, &tenant_req(Some(token)), "cdp_query_api").unwrap();
     assert_eq!(session.dataspace, "default");
-    assert_eq!(session.user_id, "0055g00000EmuA1AAJ");
+    assert_eq!(session.user_id, env.user_id(USER));
     assert_eq!(session.client_id, CLIENT_ID);
 }
 
@@ -226,9 +214,9 @@ async fn exchange_refusals() {
 
 #[tokio::test]
 async fn exchange_requires_api_and_a_data_cloud_scope() {
-    let env = start_with(config_with(|org| {
-        org.apps[0].scopes = vec!["cdp_query_api".into()];
-        org.apps[1].scopes = vec!["api".into(), "refresh_token".into()];
+    let env = start_with(config_with_org(|org| {
+        app_mut(org, CLIENT_ID).scopes = vec!["cdp_query_api".into()];
+        app_mut(org, INGEST_CLIENT_ID).scopes = vec!["api".into(), "refresh_token".into()];
     }))
     .await;
     let core = core_access(&env, CLIENT_ID, USER).await;
@@ -277,8 +265,8 @@ async fn require_dc_enforces_scopes() {
     );
 
     // The blanket `cdp_api` counts for every Data Cloud scope.
-    let env = start_with(config_with(|org| {
-        org.apps[1].scopes = vec!["api".into(), "cdp_api".into()];
+    let env = start_with(config_with_org(|org| {
+        app_mut(org, INGEST_CLIENT_ID).scopes = vec!["api".into(), "cdp_api".into()];
     }))
     .await;
     let blanket = env.dc_token(INGEST_CLIENT_ID, USER).await;

@@ -5,13 +5,11 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use common::*;
 use dc_emulator::testing::TestResponse;
-use dc_emulator::{EmulatorConfig, FixtureSource};
+use dc_emulator::EmulatorConfig;
 use http::{Method, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -33,15 +31,6 @@ fn assert_oauth_error(resp: &TestResponse, error: &str, description: &str) {
     let body = resp.json();
     assert_eq!(body["error"], error, "{body}");
     assert_eq!(body["error_description"], description, "{body}");
-}
-
-fn env_with_org(edit: impl FnOnce(&mut dc_emulator::org::Org)) -> EmulatorConfig {
-    let mut org = test_org();
-    edit(&mut org);
-    EmulatorConfig {
-        fixtures: FixtureSource::Inline(Arc::new(org)),
-        ..test_config()
-    }
 }
 
 /// Checks the superset of keys every grant returns.
@@ -67,7 +56,10 @@ fn assert_token_body(env: &TestEnv, body: &Value, user_id: &str) {
     let issued_at = body["issued_at"].as_str().unwrap();
     assert!(issued_at.parse::<i64>().unwrap() > 1_600_000_000_000);
     // signature = base64(HMAC-SHA256(client secret, id + issued_at))
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, CLIENT_SECRET.as_bytes());
+    let key = aws_lc_rs::hmac::Key::new(
+        aws_lc_rs::hmac::HMAC_SHA256,
+        env.secret(CLIENT_ID).as_bytes(),
+    );
     let tag = aws_lc_rs::hmac::sign(&key, format!("{id}{issued_at}").as_bytes());
     assert_eq!(body["signature"], STANDARD.encode(tag.as_ref()));
     assert!(
@@ -83,7 +75,7 @@ async fn jwt_bearer_in_form_body() {
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
     assert_eq!(resp.header("cache-control"), Some("no-store"));
     let body = resp.json();
-    assert_token_body(&env, &body, "0055g00000EmuA1AAJ");
+    assert_token_body(&env, &body, &env.user_id(USER));
     assert_eq!(
         body["scope"],
         "api refresh_token cdp_query_api cdp_profile_api cdp_ingest_api"
@@ -105,7 +97,7 @@ async fn jwt_bearer_in_query_string_with_empty_body() {
         )
         .await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
-    assert_token_body(&env, &resp.json(), "0055g00000EmuA1AAJ");
+    assert_token_body(&env, &resp.json(), &env.user_id(USER));
 }
 
 #[tokio::test]
@@ -286,10 +278,10 @@ async fn strict_mode_enforces_the_three_minute_ceiling() {
 
 #[tokio::test]
 async fn blocked_app_inactive_user_and_missing_certificate() {
-    let env = start_with(env_with_org(|org| {
-        org.apps[1].active = false;
-        org.apps[0].certificate_pem.clear();
-        org.users[2].active = false;
+    let env = start_with(config_with_org(|org| {
+        app_mut(org, INGEST_CLIENT_ID).active = false;
+        app_mut(org, CLIENT_ID).certificate_pem.clear();
+        user_mut(org, NO_DC_USER).active = false;
     }))
     .await;
     let resp = jwt_grant(&env, &sign_assertion(&env.claims(INGEST_CLIENT_ID, USER))).await;
@@ -302,9 +294,9 @@ async fn blocked_app_inactive_user_and_missing_certificate() {
             &[
                 ("grant_type", "password"),
                 ("client_id", CLIENT_ID),
-                ("client_secret", CLIENT_SECRET),
+                ("client_secret", &env.secret(CLIENT_ID)),
                 ("username", NO_DC_USER),
-                ("password", NO_DC_PASSWORD),
+                ("password", &env.password(NO_DC_USER)),
             ],
         )
         .await;
@@ -336,13 +328,13 @@ async fn client_credentials() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", CLIENT_ID),
-                ("client_secret", CLIENT_SECRET),
+                ("client_secret", &env.secret(CLIENT_ID)),
             ],
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
     let body = ok.json();
-    assert_token_body(&env, &body, "0055g00000EmuA1AAJ");
+    assert_token_body(&env, &body, &env.user_id(USER));
     assert_eq!(
         body["scope"],
         "api cdp_query_api cdp_profile_api cdp_ingest_api"
@@ -352,7 +344,7 @@ async fn client_credentials() {
     // HTTP Basic client authentication works too.
     let basic = format!(
         "Basic {}",
-        STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+        STANDARD.encode(format!("{CLIENT_ID}:{}", env.secret(CLIENT_ID)))
     );
     let resp = env
         .send(
@@ -395,7 +387,7 @@ async fn client_credentials() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", INGEST_CLIENT_ID),
-                ("client_secret", INGEST_CLIENT_SECRET),
+                ("client_secret", &env.secret(INGEST_CLIENT_ID)),
             ],
         )
         .await;
@@ -428,35 +420,36 @@ async fn password_grant(
 #[tokio::test]
 async fn password_and_refresh_token() {
     let env = start().await;
-    let resp = password_grant(&env, USER, USER_PASSWORD, CLIENT_SECRET).await;
+    let (password, secret) = (env.password(USER), env.secret(CLIENT_ID));
+    let resp = password_grant(&env, USER, &password, &secret).await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
     let body = resp.json();
-    assert_token_body(&env, &body, "0055g00000EmuA1AAJ");
+    assert_token_body(&env, &body, &env.user_id(USER));
     let refresh = body["refresh_token"]
         .as_str()
         .expect("refresh_token for an app with that scope");
 
     // A security token appended to the password is accepted.
-    let with_token = format!("{USER_PASSWORD}aBcDeFgHiJkLmNoPqRsTuVwXy");
+    let with_token = format!("{password}aBcDeFgHiJkLmNoPqRsTuVwXy");
     assert_eq!(
-        password_grant(&env, USER, &with_token, CLIENT_SECRET)
+        password_grant(&env, USER, &with_token, &secret)
             .await
             .status,
         200
     );
     for (user, pw) in [
         (USER, "wrong"),
-        ("ghost@yourcompany.com", USER_PASSWORD),
+        ("ghost@yourcompany.com", password.as_str()),
         (USER, ""),
     ] {
         assert_oauth_error(
-            &password_grant(&env, user, pw, CLIENT_SECRET).await,
+            &password_grant(&env, user, pw, &secret).await,
             "invalid_grant",
             "authentication failure",
         );
     }
     assert_oauth_error(
-        &password_grant(&env, USER, USER_PASSWORD, "wrong").await,
+        &password_grant(&env, USER, &password, "wrong").await,
         "invalid_client",
         "invalid client credentials",
     );
@@ -471,14 +464,14 @@ async fn password_and_refresh_token() {
         vec![
             ("grant_type", "refresh_token"),
             ("client_id", CLIENT_ID),
-            ("client_secret", CLIENT_SECRET),
+            ("client_secret", &env.secret(CLIENT_ID)),
             ("refresh_token", refresh),
         ],
     ] {
         let resp = env.post_form(TOKEN, &params).await;
         assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
         let body = resp.json();
-        assert_token_body(&env, &body, "0055g00000EmuA1AAJ");
+        assert_token_body(&env, &body, &env.user_id(USER));
         assert!(body.get("refresh_token").is_none(), "no rotation");
     }
     let bad = env
@@ -520,6 +513,7 @@ async fn password_and_refresh_token() {
 #[tokio::test]
 async fn revoke_access_and_refresh_tokens() {
     let env = start().await;
+    let (password, secret) = (env.password(USER), env.secret(CLIENT_ID));
     let state = env.emu.state().clone();
     let core = env.core_token(CLIENT_ID, USER).await;
     let access = core["access_token"].as_str().unwrap();
@@ -540,9 +534,7 @@ async fn revoke_access_and_refresh_tokens() {
     assert_oauth_error(&missing, "invalid_request", "token is missing");
 
     // Revoking a refresh token (by GET) takes its access tokens with it.
-    let body = password_grant(&env, USER, USER_PASSWORD, CLIENT_SECRET)
-        .await
-        .json();
+    let body = password_grant(&env, USER, &password, &secret).await.json();
     let (first, refresh) = (
         body["access_token"].as_str().unwrap(),
         body["refresh_token"].as_str().unwrap(),

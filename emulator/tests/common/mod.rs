@@ -121,6 +121,27 @@ impl TestEnv {
             .expect("request reaches the emulator")
     }
 
+    /// The user id of `username` in the running org.
+    pub fn user_id(&self, username: &str) -> String {
+        let org = &self.emu.state().org;
+        org.user(username).expect("user in org").user_id.clone()
+    }
+
+    /// The password of `username` in the running org.
+    pub fn password(&self, username: &str) -> String {
+        let org = &self.emu.state().org;
+        org.user(username).expect("user in org").password.clone()
+    }
+
+    /// The consumer secret of `client_id` in the running org.
+    pub fn secret(&self, client_id: &str) -> String {
+        let org = &self.emu.state().org;
+        org.app(client_id)
+            .expect("app in org")
+            .client_secret
+            .clone()
+    }
+
     /// Claims of a valid assertion for `client_id`/`username`, expiring in 5 minutes.
     pub fn claims(&self, client_id: &str, username: &str) -> Value {
         let now = self.emu.state().clock.now_secs();
@@ -163,6 +184,32 @@ impl TestEnv {
             .as_str()
             .expect("DC access_token")
             .to_owned()
+    }
+}
+
+/// An app of `org` to edit (panics when absent).
+pub fn app_mut<'o>(org: &'o mut Org, client_id: &str) -> &'o mut ConnectedApp {
+    org.apps
+        .iter_mut()
+        .find(|a| a.client_id == client_id)
+        .expect("app in org")
+}
+
+/// A user of `org` to edit (panics when absent).
+pub fn user_mut<'o>(org: &'o mut Org, username: &str) -> &'o mut User {
+    org.users
+        .iter_mut()
+        .find(|u| u.username.eq_ignore_ascii_case(username))
+        .expect("user in org")
+}
+
+/// An EmulatorConfig like [`test_config`] with the test org edited by `edit`.
+pub fn config_with_org(edit: impl FnOnce(&mut Org)) -> EmulatorConfig {
+    let mut org = test_org();
+    edit(&mut org);
+    EmulatorConfig {
+        fixtures: FixtureSource::Inline(Arc::new(org)),
+        ..test_config()
     }
 }
 

@@ -381,6 +381,11 @@ async fn client_credentials() {
         )
         .await;
     assert_oauth_error(&unknown, "invalid_client_id", "client identifier invalid");
+    // An app without a "Run As" user.
+    let env = start_with(config_with_org(|org| {
+        app_mut(org, INGEST_CLIENT_ID).run_as = None
+    }))
+    .await;
     let no_run_as = env
         .post_form(
             TOKEN,

@@ -23,16 +23,16 @@ pub const CLIENT_ID: &str = "emulator-client-id";
 pub const CLIENT_SECRET: &str = "emulator-client-secret";
 /// An app with only `api cdp_ingest_api`.
 pub const INGEST_CLIENT_ID: &str = "emulator-ingest-only-client-id";
-pub const INGEST_CLIENT_SECRET: &str = "emulator-ingest-only-client-secret";
+pub const INGEST_CLIENT_SECRET: &str = "emulator-ingest-only-secret";
 
 /// Pre-authorized, holds "Data Cloud Admin".
 pub const USER: &str = "integration_user@yourcompany.com";
-pub const USER_PASSWORD: &str = "integration-password";
+pub const USER_PASSWORD: &str = "emulator-password";
 /// Active but not pre-authorized for the apps.
 pub const UNAPPROVED_USER: &str = "unapproved_user@yourcompany.com";
 /// Pre-authorized, but without a Data Cloud permission set.
 pub const NO_DC_USER: &str = "no_datacloud_user@yourcompany.com";
-pub const NO_DC_PASSWORD: &str = "no-datacloud-password";
+pub const NO_DC_PASSWORD: &str = "emulator-password";
 
 /// JWT bearer grant type.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -266,7 +266,7 @@ pub fn test_org() -> Org {
                 INGEST_CLIENT_ID,
                 INGEST_CLIENT_SECRET,
                 "api cdp_ingest_api",
-                None,
+                Some(USER),
             ),
         ],
         users: vec![
@@ -279,7 +279,7 @@ pub fn test_org() -> Org {
             user(
                 UNAPPROVED_USER,
                 "0055g00000EmuA2AAJ",
-                "unapproved-password",
+                "emulator-password",
                 &["Data Cloud Admin"],
             ),
             user(NO_DC_USER, "0055g00000EmuA3AAJ", NO_DC_PASSWORD, &[]),

@@ -19,7 +19,7 @@ use serde_json::Value;
 const A360: &str = "/services/a360/token";
 
 #[track_caller]
-fn assert_oauth_error(resp: &TestResponse, error: &str, description_part: &str) {
+fn assert_oauth_error_containing(resp: &TestResponse, error: &str, description_part: &str) {
     assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{}", resp.text());
     let body = resp.json();
     assert_eq!(body["error"], error, "{body}");
@@ -168,9 +168,9 @@ async fn exchange_refusals() {
             ],
         )
         .await;
-    assert_oauth_error(&resp, "unsupported_grant_type", "grant type not supported");
+    assert_oauth_error_containing(&resp, "unsupported_grant_type", "grant type not supported");
     let resp = env.post_form(A360, &[("subject_token", &core)]).await;
-    assert_oauth_error(&resp, "invalid_request", "grant type is missing");
+    assert_oauth_error_containing(&resp, "invalid_request", "grant type is missing");
     let resp = env
         .post_form(
             A360,
@@ -181,20 +181,20 @@ async fn exchange_refusals() {
             ],
         )
         .await;
-    assert_oauth_error(&resp, "invalid_request", "subject token type");
+    assert_oauth_error_containing(&resp, "invalid_request", "subject token type");
     let resp = env.exchange("00D5g00000EmuL8!nonsense", None).await;
-    assert_oauth_error(&resp, "invalid_grant", "invalid subject token");
+    assert_oauth_error_containing(&resp, "invalid_grant", "invalid subject token");
     let resp = env.post_form(A360, &[("grant_type", CDP_GRANT)]).await;
-    assert_oauth_error(&resp, "invalid_grant", "invalid subject token");
+    assert_oauth_error_containing(&resp, "invalid_grant", "invalid subject token");
 
     // Unknown data space: named in the error.
     let resp = env.exchange(&core, Some("marketing_eu")).await;
-    assert_oauth_error(&resp, "invalid_request", "'marketing_eu'");
+    assert_oauth_error_containing(&resp, "invalid_request", "'marketing_eu'");
 
     // "Token exchange fails | Missing Data Cloud license".
     let no_dc = core_access(&env, CLIENT_ID, NO_DC_USER).await;
     let resp = env.exchange(&no_dc, None).await;
-    assert_oauth_error(
+    assert_oauth_error_containing(
         &resp,
         "invalid_grant",
         "user does not have Data Cloud permission",
@@ -204,12 +204,12 @@ async fn exchange_refusals() {
     let ttl_ms = env.emu.state().config.core_token_ttl.as_millis() as i64;
     env.emu.state().clock.advance_ms(ttl_ms + 1_000);
     let resp = env.exchange(&core, None).await;
-    assert_oauth_error(&resp, "invalid_grant", "invalid subject token");
+    assert_oauth_error_containing(&resp, "invalid_grant", "invalid subject token");
     let fresh = core_access(&env, CLIENT_ID, USER).await;
     env.post_form("/services/oauth2/revoke", &[("token", &fresh)])
         .await;
     let resp = env.exchange(&fresh, None).await;
-    assert_oauth_error(&resp, "invalid_grant", "invalid subject token");
+    assert_oauth_error_containing(&resp, "invalid_grant", "invalid subject token");
 }
 
 #[tokio::test]
@@ -220,9 +220,9 @@ async fn exchange_requires_api_and_a_data_cloud_scope() {
     }))
     .await;
     let core = core_access(&env, CLIENT_ID, USER).await;
-    assert_oauth_error(&env.exchange(&core, None).await, "invalid_scope", "\"api\"");
+    assert_oauth_error_containing(&env.exchange(&core, None).await, "invalid_scope", "\"api\"");
     let core = core_access(&env, INGEST_CLIENT_ID, USER).await;
-    assert_oauth_error(
+    assert_oauth_error_containing(
         &env.exchange(&core, None).await,
         "invalid_scope",
         "no Data Cloud scope",

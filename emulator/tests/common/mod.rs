@@ -9,11 +9,13 @@
 
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use bytes::Bytes;
 use dc_emulator::org::{ConnectedApp, Org, User};
 use dc_emulator::testing::{TestClient, TestResponse};
 use dc_emulator::{Emulator, EmulatorConfig, FixtureSource};
-use http::Method;
+use http::{Method, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -185,6 +187,51 @@ impl TestEnv {
             .expect("DC access_token")
             .to_owned()
     }
+}
+
+/// Asserts an OAuth error: HTTP 400, exact `error` and `error_description`.
+#[track_caller]
+pub fn assert_oauth_error(resp: &TestResponse, error: &str, description: &str) {
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(body["error"], error, "{body}");
+    assert_eq!(body["error_description"], description, "{body}");
+}
+
+/// Checks the superset of keys every grant returns, for a token of
+/// [`CLIENT_ID`] issued to `user_id`.
+pub fn assert_token_body(env: &TestEnv, body: &Value, user_id: &str) {
+    let state = env.emu.state();
+    let token = body["access_token"].as_str().unwrap();
+    let (org, opaque) = token.split_once('!').unwrap();
+    assert_eq!(org, state.org.org_id);
+    assert!(opaque.len() >= 80, "{opaque}");
+    assert!(opaque
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'));
+    assert_eq!(body["instance_url"], env.emu.base_url());
+    assert_eq!(body["api_instance_url"], env.emu.base_url());
+    assert_eq!(body["token_type"], "Bearer");
+    let id = format!(
+        "{}/id/{}/{}",
+        env.emu.base_url(),
+        state.org.org_id18,
+        user_id
+    );
+    assert_eq!(body["id"], id);
+    let issued_at = body["issued_at"].as_str().unwrap();
+    assert!(issued_at.parse::<i64>().unwrap() > 1_600_000_000_000);
+    // signature = base64(HMAC-SHA256(client secret, id + issued_at))
+    let key = aws_lc_rs::hmac::Key::new(
+        aws_lc_rs::hmac::HMAC_SHA256,
+        env.secret(CLIENT_ID).as_bytes(),
+    );
+    let tag = aws_lc_rs::hmac::sign(&key, format!("{id}{issued_at}").as_bytes());
+    assert_eq!(body["signature"], STANDARD.encode(tag.as_ref()));
+    assert!(
+        body.get("expires_in").is_none(),
+        "core tokens carry no expires_in"
+    );
 }
 
 /// An app of `org` to edit (panics when absent).

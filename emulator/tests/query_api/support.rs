@@ -1,22 +1,14 @@
 //! Test harness for the query API tests: starts the emulator in-process on
-//! `127.0.0.1:0` over real TLS (trusting its generated certificate), sends
-//! HTTP/1.1 requests through tokio-rustls + hyper, and obtains tokens the way
-//! clients do (JWT bearer grant signed with the fixture key, then the a360
-//! exchange).
-
-use std::sync::Arc;
+//! `127.0.0.1:0` over real TLS (through `dc_emulator::testing::TestClient`,
+//! trusting its generated certificate) and obtains tokens the way clients do
+//! (JWT bearer grant signed with the fixture key, then the a360 exchange).
 
 use anyhow::{anyhow, Context, Result};
-use bytes::Bytes;
+use dc_emulator::testing::TestClient;
 use dc_emulator::{Emulator, EmulatorConfig};
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use http::{Method, StatusCode};
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsConnector;
+use tokio::net::TcpListener;
 
 pub const CLIENT_ID: &str = "emulator-client-id";
 pub const INGEST_ONLY_CLIENT_ID: &str = "emulator-ingest-only-client-id";
@@ -25,7 +17,7 @@ pub const USERNAME: &str = "integration_user@yourcompany.com";
 /// A running emulator and a client that trusts it.
 pub struct Env {
     pub emu: Emulator,
-    tls: TlsConnector,
+    client: TestClient,
 }
 
 /// A response: status and body (JSON when it parses, else `Value::Null`).
@@ -45,20 +37,8 @@ impl Env {
             ..EmulatorConfig::default()
         };
         let emu = Emulator::start(config, listener).await?;
-        let pem = emu.cert_pem().ok_or_else(|| anyhow!("no certificate"))?;
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            roots.add(cert?)?;
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Env {
-            emu,
-            tls: TlsConnector::from(Arc::new(config)),
-        })
+        let client = TestClient::new(emu.addr(), emu.cert_pem());
+        Ok(Env { emu, client })
     }
 
     /// Sends one request to `path_and_query` on the emulator.
@@ -69,27 +49,15 @@ impl Env {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Reply> {
-        let addr = self.emu.addr();
-        let tcp = TcpStream::connect(addr).await?;
-        let name = ServerName::try_from("127.0.0.1")?.to_owned();
-        let tls = self.tls.connect(name, tcp).await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
-        tokio::spawn(conn);
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(path_and_query)
-            .header("host", addr.to_string());
-        for (k, v) in headers {
-            builder = builder.header(*k, *v);
-        }
-        let resp = sender
-            .send_request(builder.body(Full::new(Bytes::from(body)))?)
+        let resp = self
+            .client
+            .send(method, path_and_query, headers, body)
             .await?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Reply { status, json, text })
+        Ok(Reply {
+            status: resp.status,
+            json: resp.json(),
+            text: resp.text(),
+        })
     }
 
     /// A request with `Authorization: Bearer token` and a JSON body when given.

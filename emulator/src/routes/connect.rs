@@ -49,7 +49,14 @@ pub async fn dispatch(
         ["ssot", "queryv2", batch_id] => {
             allow(req, &[Method::GET], path)?;
             let owner = owner(state, req, &session, Api::ConnectV2)?;
-            Ok(ok_json(&run::v2_next(state, Host::Core, &owner, batch_id)?))
+            let arrow = run::wants_arrow(req);
+            Ok(ok_json(&run::v2_next(
+                state,
+                Host::Core,
+                &owner,
+                batch_id,
+                arrow,
+            )?))
         }
         ["ssot", "query"] => {
             allow(req, &[Method::POST], path)?;
@@ -167,7 +174,12 @@ async fn queryv2_submit(
     let body = run::parse_object(host, &req.body, "CdpQueryInputRepresentation", &["sql"])?;
     let sql = run::required_sql(host, &body)?;
     let ran = run::run_sql(state, host, sql, Vec::new()).await?;
-    Ok(ok_json(&run::v2_first(state, owner, ran)))
+    Ok(ok_json(&run::v2_first(
+        state,
+        owner,
+        ran,
+        run::wants_arrow(req),
+    )))
 }
 
 /// `POST ssot/query`: V1 with a core token.

@@ -8,9 +8,10 @@
 //! host-shaped errors) lives in `query/run.rs`, V1's parameters in `query/v1.rs`, value encoding
 //! in `query/encode.rs`.
 //!
-//! `enable-arrow-stream: true` is accepted but answered with JSON `data` only
-//! (no `arrowStream`).
+//! With `enable-arrow-stream: true`, V2 responses also carry the batch as a
+//! base64 Arrow IPC stream in `arrowStream` (`query/arrow.rs`), beside `data`.
 
+pub mod arrow;
 pub mod encode;
 pub mod run;
 pub mod v1;
@@ -82,13 +83,15 @@ pub async fn v2_submit(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
     let body = run::parse_object(host, &req.body, "QueryInput", &["sql"])?;
     let sql = run::required_sql(host, &body)?;
     let ran = run::run_sql(state, host, sql, Vec::new()).await?;
-    Ok(ok_json(&run::v2_first(state, owner(&session), ran)))
+    let arrow = run::wants_arrow(req);
+    Ok(ok_json(&run::v2_first(state, owner(&session), ran, arrow)))
 }
 
 /// `GET /api/v2/query/{nextBatchId}`: a later batch.
 pub async fn v2_next(state: &AppState, req: &Req, batch_id: &str) -> Result<Resp, ApiError> {
     let session = auth::require_dc(state, req, QUERY_SCOPE)?;
-    let body = run::v2_next(state, Host::Tenant, &owner(&session), batch_id)?;
+    let arrow = run::wants_arrow(req);
+    let body = run::v2_next(state, Host::Tenant, &owner(&session), batch_id, arrow)?;
     Ok(ok_json(&body))
 }
 

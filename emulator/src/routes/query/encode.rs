@@ -192,7 +192,7 @@ pub fn format_v2_timestamp(t: OffsetDateTime) -> String {
 }
 
 /// Parses RFC 3339, or SQLite's `yyyy-MM-dd HH:MM:SS[.fff]` (taken as UTC).
-fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
+pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
     if let Some(t) = parse_rfc3339(s) {
         return Some(t);
     }

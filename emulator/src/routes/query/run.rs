@@ -12,12 +12,13 @@ use http::StatusCode;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::encode;
+use super::{arrow, encode};
 use crate::clock::format_iso_micros;
 use crate::cursor::{self, CursorView, Lifetime, Owner};
 use crate::error::ApiError;
 use crate::sql::{self, QueryResult, SqlError, SqlErrorKind, SqlParam};
 use crate::state::AppState;
+use crate::wire::Req;
 
 /// Most rows one V1 call or V2 batch returns (reference §4.2/§4.3).
 pub const MAX_ROWS_PER_CALL: usize = 49_999;
@@ -177,8 +178,14 @@ pub fn batch_rows(state: &AppState) -> usize {
     state.config.query_batch_rows.clamp(1, MAX_ROWS_PER_CALL)
 }
 
+/// Whether the client asked for `arrowStream` (`enable-arrow-stream: true`).
+pub fn wants_arrow(req: &Req) -> bool {
+    req.header("enable-arrow-stream")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 /// The first V2 response; opens a cursor when rows remain after it.
-pub fn v2_first(state: &AppState, owner: Owner, ran: Ran) -> Value {
+pub fn v2_first(state: &AppState, owner: Owner, ran: Ran, arrow: bool) -> Value {
     let now_ms = state.clock.now_ms();
     let query_id = cursor::new_query_id(ran.start);
     let batch = batch_rows(state);
@@ -202,14 +209,14 @@ pub fn v2_first(state: &AppState, owner: Owner, ran: Ran) -> Value {
     } else {
         None
     };
-    v2_body(
-        &result,
-        0..batch.min(total),
-        &query_id,
-        ran.start,
-        ran.end,
+    let page = Page {
+        query_id: &query_id,
+        start: ran.start,
+        end: ran.end,
         next_batch_id,
-    )
+        arrow,
+    };
+    v2_body(&result, 0..batch.min(total), page)
 }
 
 /// A later V2 batch by `nextBatchId`.
@@ -218,6 +225,7 @@ pub fn v2_next(
     host: Host,
     owner: &Owner,
     batch_id: &str,
+    arrow: bool,
 ) -> Result<Value, ApiError> {
     let start = state.clock.now();
     let now_ms = state.clock.now_ms();
@@ -249,37 +257,50 @@ pub fn v2_next(
         state.cursors.remove(now_ms, cursor_id, owner);
         None
     };
-    Ok(v2_body(
-        &view.result,
-        from..to,
-        &view.query_id,
+    let page = Page {
+        query_id: &view.query_id,
         start,
-        state.clock.now(),
-        next,
-    ))
+        end: state.clock.now(),
+        next_batch_id: next,
+        arrow,
+    };
+    Ok(v2_body(&view.result, from..to, page))
+}
+
+/// What a V2 body says besides its rows.
+struct Page<'a> {
+    query_id: &'a str,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    /// `None` on the last batch.
+    next_batch_id: Option<String>,
+    /// Add `arrowStream`.
+    arrow: bool,
 }
 
 /// The V2 body for `range` of `result`.
-fn v2_body(
-    result: &QueryResult,
-    range: std::ops::Range<usize>,
-    query_id: &str,
-    start: OffsetDateTime,
-    end: OffsetDateTime,
-    next_batch_id: Option<String>,
-) -> Value {
+fn v2_body(result: &QueryResult, range: std::ops::Range<usize>, page: Page<'_>) -> Value {
     let labels = encode::labels(&result.columns);
-    let data = encode::v2_rows(result, range);
-    json!({
+    let end = range.end.min(result.rows.len());
+    let start = range.start.min(end);
+    let data = encode::v2_rows(result, start..end);
+    let mut body = json!({
         "data": data,
-        "startTime": format_iso_micros(start),
-        "endTime": format_iso_micros(end),
+        "startTime": format_iso_micros(page.start),
+        "endTime": format_iso_micros(page.end),
         "rowCount": data.len(),
-        "queryId": query_id,
-        "nextBatchId": next_batch_id.as_deref().unwrap_or(""),
-        "done": next_batch_id.is_none(),
+        "queryId": page.query_id,
+        "nextBatchId": page.next_batch_id.as_deref().unwrap_or(""),
+        "done": page.next_batch_id.is_none(),
         "metadata": encode::v2_metadata(&result.columns, &labels),
-    })
+    });
+    if page.arrow {
+        body["arrowStream"] = Value::String(arrow::stream_base64(
+            &result.columns,
+            &result.rows[start..end],
+        ));
+    }
+    body
 }
 
 /// The V1 body: `range` of the rows as objects; `done` when nothing follows.

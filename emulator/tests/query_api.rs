@@ -8,6 +8,7 @@ mod connect;
 mod support;
 
 use anyhow::Result;
+use base64::Engine;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -442,5 +443,23 @@ async fn guide_query_on_the_tenant_host() -> Result<()> {
     assert_eq!(r.json["done"], true);
     assert_eq!(r.json["metadata"]["IndividualId"]["placeInOrder"], 0);
     assert_eq!(r.json["metadata"]["Email"]["placeInOrder"], 1);
+    assert!(r.json.get("arrowStream").is_none());
+
+    // cdp's pandas path asks for the batch as an Arrow IPC stream too.
+    let arrow = env
+        .call(
+            Method::POST,
+            "/api/v2/query",
+            Some(&token),
+            Some(&json!({"sql": "SELECT IndividualId, Email FROM UnifiedIndividual LIMIT 3"})),
+            &[("enable-arrow-stream", "true")],
+        )
+        .await?;
+    assert_eq!(arrow.status, StatusCode::OK, "{}", arrow.text);
+    assert_eq!(arrow.json["rowCount"], 3);
+    let encoded = arrow.json["arrowStream"].as_str().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded)?;
+    assert_eq!(&bytes[..4], &[0xff; 4], "IPC continuation marker");
+    assert!(bytes.ends_with(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
     Ok(())
 }

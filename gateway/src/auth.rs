@@ -332,11 +332,7 @@ impl Tokens {
         let core = self.core().await?;
         let started = std::time::Instant::now();
         let mut result = grant::exchange(&self.upstream, &self.settings, &core, dataspace).await;
-        if let Err(TokenError {
-            failure: TokenFailure::Rejected { .. } | TokenFailure::BadResponse(_),
-            ..
-        }) = &result
-        {
+        if result.as_ref().is_err_and(|e| subject_refused(&e.failure)) {
             // The core token may have been revoked or expired early: get a
             // new one and exchange once more.
             let core = self
@@ -347,6 +343,21 @@ impl Tokens {
         }
         log_fetch("a360_exchange", started, &result);
         result
+    }
+}
+
+/// Whether an exchange failure says the core token itself was refused
+/// (expired or revoked upstream) rather than, say, a missing licence.
+fn subject_refused(f: &TokenFailure) -> bool {
+    match f {
+        TokenFailure::Rejected {
+            status,
+            error,
+            description,
+        } => *status == 401 || (error == "invalid_grant" && description.contains("subject token")),
+        // Salesforce's HTML login redirect for a dead subject token.
+        TokenFailure::BadResponse(_) => true,
+        _ => false,
     }
 }
 

@@ -59,7 +59,9 @@ pub fn upstream_client(settings: &UpstreamSettings) -> Result<rustls::ClientConf
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::Config(e.to_string()))?;
-    let mut config = if settings.insecure_skip_verify {
+    // No ALPN list here: hyper-rustls sets it from the enabled protocols
+    // (h2, http/1.1) and refuses a pre-set one.
+    let config = if settings.insecure_skip_verify {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
@@ -76,7 +78,6 @@ pub fn upstream_client(settings: &UpstreamSettings) -> Result<rustls::ClientConf
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
 

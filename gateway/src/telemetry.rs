@@ -25,7 +25,9 @@ pub fn init(settings: &LogSettings) {
 
 /// The access-log line of one request.
 pub fn access_log(ctx: &Context, status: StatusCode) {
-    let upstream_ms = ctx.upstream_time.map(|d| d.as_secs_f64() * 1000.0);
+    // Milliseconds with microsecond resolution (no float noise in the log).
+    let ms = |d: std::time::Duration| d.as_micros() as f64 / 1000.0;
+    let upstream_ms = ctx.upstream_time.map(ms);
     tracing::info!(
         target: "dc_gateway::access",
         request_id = ctx.request_id.to_str().unwrap_or("-"),
@@ -37,7 +39,7 @@ pub fn access_log(ctx: &Context, status: StatusCode) {
         upstream_ms,
         upstream_status = ctx.upstream_status,
         retried = ctx.retried,
-        total_ms = ctx.started.elapsed().as_secs_f64() * 1000.0,
+        total_ms = ms(ctx.started.elapsed()),
         peer = %ctx.peer,
         "request"
     );

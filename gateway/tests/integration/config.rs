@@ -270,3 +270,66 @@ fn the_binary_checks_config_and_stubs_later_subcommands() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("not yet implemented"));
     }
 }
+
+/// `serve --emulator`: one command gives a working local endpoint.
+#[tokio::test]
+async fn serve_emulator_gives_a_working_endpoint() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let dir = temp_file("marker", "").parent().unwrap().to_path_buf();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dc-gateway"))
+        .args([
+            "serve",
+            "--emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--cert-dir",
+        ])
+        .arg(&dir)
+        .env("DCGW_LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Read the printed URLs (bounded: the process prints them at start).
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines().take(2) {
+            out.push(line.unwrap_or_default());
+        }
+        out
+    });
+    let lines = tokio::time::timeout(std::time::Duration::from_secs(60), lines)
+        .await
+        .expect("serve --emulator printed its URLs")
+        .unwrap();
+    let result = async move {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("embedded emulator at https://127.0.0.1:")),
+            "{lines:?}"
+        );
+        let url = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("dc-gateway listening on https://"))
+            .unwrap_or_else(|| panic!("{lines:?}"))
+            .to_owned();
+        let addr: std::net::SocketAddr = url.parse().unwrap();
+        let pem =
+            std::fs::read_to_string(dir.join(format!("dc-gateway-{}.pem", addr.port()))).unwrap();
+        let client = dc_emulator::testing::TestClient::new(addr, Some(&pem));
+        let r = client.get("/api/v1/metadata", None).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = client.get("/readyz", None).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    let outcome = tokio::spawn(result).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

@@ -565,3 +565,58 @@ async fn a_bad_cell_names_object_line_and_field() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_db_file_from_another_model_is_refused() {
+    let scratch = Scratch::new("other-model");
+    let path = scratch.0.join("emulator.db");
+    drop(Store::open(Some(&path), &default_org()).unwrap());
+    let s = Scratch::copy_of_default("other-model-dir");
+    let model = s.0.join("model/UnifiedIndividual__dlm.toml");
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(
+        &model,
+        text + "\n[[fields]]\nname = \"ssot__Extra__c\"\ntype = \"varchar\"\n",
+    )
+    .unwrap();
+    let org = Org::load(&FixtureSource::Dir(s.0.clone())).unwrap();
+    let err = Store::open(Some(&path), &org)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("different data model"), "{err}");
+}
+
+#[tokio::test]
+async fn json_lines_rows_seed_too() {
+    let s = Scratch::copy_of_default("jsonl");
+    std::fs::remove_file(s.0.join("rows/ssot__ContactPointPhone__dlm.csv")).unwrap();
+    std::fs::write(
+        s.0.join("rows/ssot__ContactPointPhone__dlm.jsonl"),
+        concat!(
+            r#"{"ssot__Id__c": "p1", "ssot__TelephoneNumber__c": "whatsapp:+14155550142", "ssot__IsSMSCapable__c": true, "ssot__CreatedDate__c": "2024-03-22T07:47:10+02:00"}"#,
+            "\n\n",
+            r#"{"ssot__Id__c": "p2", "ssot__IsSMSCapable__c": null}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let org = Org::load(&FixtureSource::Dir(s.0.clone())).unwrap();
+    let store = Store::open(None, &org).unwrap();
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM ssot__ContactPointPhone__dlm").await,
+        2
+    );
+    let created = store
+        .read(|c| {
+            c.query_row(
+                "SELECT ssot__CreatedDate__c FROM ssot__ContactPointPhone__dlm WHERE ssot__IsSMSCapable__c = 1",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created, "2024-03-22T05:47:10.000Z");
+}

@@ -1,1 +1,3 @@
 //! dc-gateway library.
+
+pub mod cache;

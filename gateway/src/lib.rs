@@ -1,3 +1,5 @@
 //! dc-gateway library.
 
 pub mod cache;
+pub mod ratelimit;
+pub mod retry;

@@ -2,5 +2,6 @@
 
 pub mod cache;
 pub mod ingest;
+pub mod metrics;
 pub mod ratelimit;
 pub mod retry;

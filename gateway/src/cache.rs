@@ -26,18 +26,21 @@
 //!   Both closures return `Result<UpstreamResponse, E>` with the body fully
 //!   read; ask the upstream for `Accept-Encoding: identity` (encoded answers
 //!   are never stored). `Err(e)` is the upstream transport error (→ 502).
-//!   `Ok(served)`: set `x-cache: served.outcome.as_str()` ([`X_CACHE`]); send
+//!   `Ok(served)`: set `x-cache: served.outcome.as_str()` ([`X_CACHE`]; a
+//!   request that waited on an identical in-flight miss is a `HIT`); send
 //!   `Reply::Json(bytes)` as `200` + `content-type: application/json`, and
-//!   `Reply::Upstream(resp)` as is.
+//!   `Reply::Upstream(resp)` as is. `served.bypass` says why for the log.
 //! * `GET` whose path satisfies [`QueryEndpoint::next_batch_path`] and whose id
 //!   satisfies [`is_gateway_batch_id`]: `cache.next_batch(id, data_space,
-//!   policy_scope).await` → `Some(bytes)` is a `200` JSON page, `None` a `404`
-//!   tenant error (`{"error":"Not Found","message":"Not Found",…}`, like an
-//!   expired upstream cursor). Other ids go upstream untouched.
+//!   policy_scope).await` → `Some(bytes)` is a `200` JSON page (`x-cache: HIT`),
+//!   `None` a `404` JSON error like an expired upstream cursor (tenant host:
+//!   `crate::ingest::tenant_error(404, "Not Found", …)`; core host: the
+//!   `[{"errorCode":"NOT_FOUND",…}]` array). Other ids go upstream untouched.
 //! * `DELETE /__gateway/cache[?table=Name]`: `cache.purge_all()` or
 //!   `cache.purge_table(name)`.
 //! * `GET /metrics`: `cache.stats()` → [`crate::metrics::Metrics::render`].
 
+mod exchange;
 mod key;
 mod memo;
 mod pages;
@@ -47,13 +50,14 @@ mod stats;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 
+pub use exchange::{
+    CacheConfig, CacheOutcome, QueryRequest, Reply, Served, UpstreamResponse, X_CACHE,
+};
 pub use key::{canonicalize_sql, CacheKey, CanonicalSql};
 pub use pages::is_gateway_batch_id;
 pub use policy::{request_directive, BypassReason, QueryEndpoint, RequestDirective};
@@ -63,111 +67,6 @@ use memo::{Memo, Verdict};
 use pages::StoredResult;
 use policy::Storability;
 use stats::{bump, Counters};
-
-/// The response header naming the cache outcome.
-pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
-
-/// Cache settings (validated by the config module before they get here).
-#[derive(Debug, Clone)]
-pub struct CacheConfig {
-    /// Off: every query is forwarded (outcome `BYPASS`).
-    pub enabled: bool,
-    /// How long an answer is served from the cache.
-    pub ttl: Duration,
-    /// Bound of the main cache, in weighted bytes.
-    pub max_bytes: u64,
-    /// Bound of the raw-body → key memo, in bytes.
-    pub memo_max_bytes: u64,
-    /// Most bytes fetched for one multi-batch result before giving up storing it.
-    pub max_result_bytes: usize,
-    /// A paged result stays readable this long after its last page was read…
-    pub cursor_idle: Duration,
-    /// …and at most this long in total (the upstream's own limits: 3 min / 1 h).
-    pub cursor_ttl: Duration,
-    /// Bound of the held cursors, in bytes.
-    pub cursor_max_bytes: u64,
-}
-
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig {
-            enabled: true,
-            ttl: Duration::from_secs(300),
-            max_bytes: 256 << 20,
-            memo_max_bytes: 16 << 20,
-            max_result_bytes: 32 << 20,
-            cursor_idle: Duration::from_secs(180),
-            cursor_ttl: Duration::from_secs(3600),
-            cursor_max_bytes: 64 << 20,
-        }
-    }
-}
-
-/// A query request as the cache needs it. Borrowed: nothing is copied on a hit.
-#[derive(Debug, Clone, Copy)]
-pub struct QueryRequest<'a> {
-    pub endpoint: QueryEndpoint,
-    /// `"v1"`, `"v2"` or the Connect version (`"v64.0"`), from [`QueryEndpoint::classify`].
-    pub api_version: &'a str,
-    /// The data space the query runs in (token's or `dataspace` header/param).
-    pub data_space: &'a str,
-    /// The client's policy scope: clients that may see different data must differ here.
-    pub policy_scope: &'a str,
-    /// Raw query string without `?` (`""` when none).
-    pub query: &'a str,
-    /// Request headers (`cache-control`, `pragma`, `enable-arrow-stream` are read).
-    pub headers: &'a HeaderMap,
-    pub body: &'a Bytes,
-}
-
-/// A fully read upstream answer.
-#[derive(Debug, Clone)]
-pub struct UpstreamResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
-/// The `x-cache` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheOutcome {
-    Hit,
-    Miss,
-    Bypass,
-}
-
-impl CacheOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheOutcome::Hit => "HIT",
-            CacheOutcome::Miss => "MISS",
-            CacheOutcome::Bypass => "BYPASS",
-        }
-    }
-
-    /// The header value, without allocating.
-    pub fn header_value(self) -> HeaderValue {
-        HeaderValue::from_static(self.as_str())
-    }
-}
-
-/// What to send the client.
-#[derive(Debug, Clone)]
-pub enum Reply {
-    /// `200`, `content-type: application/json`: a stored (or page-linked) answer.
-    Json(Bytes),
-    /// The upstream's own answer, to send unchanged.
-    Upstream(UpstreamResponse),
-}
-
-/// The answer to a query request plus its cache outcome.
-#[derive(Debug, Clone)]
-pub struct Served {
-    pub outcome: CacheOutcome,
-    /// Why the cache was bypassed (for the access log), when it was.
-    pub bypass: Option<BypassReason>,
-    pub reply: Reply,
-}
 
 /// Why a fill did not produce a storable entry; shared by coalesced waiters.
 enum NotStored<E> {
@@ -258,7 +157,7 @@ impl QueryCache {
         let arrow = policy::wants_arrow(req.headers);
         let memo = inner.memo.resolve(req, arrow, &inner.counters).await;
         let (key, tables) = match &memo.verdict {
-            Verdict::Cacheable { key, tables } => (*key, tables.clone()),
+            Verdict::Cacheable { key, tables } => (*key, tables),
             Verdict::Bypass(reason) => return self.pass_through(fetch, *reason).await,
         };
 
@@ -410,7 +309,7 @@ impl QueryCache {
     async fn fill<F, Fut, B, BFut, E>(
         &self,
         key: CacheKey,
-        tables: Arc<[String]>,
+        tables: &Arc<[String]>,
         req: &QueryRequest<'_>,
         fetch: F,
         fetch_batch: &B,

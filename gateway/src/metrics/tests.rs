@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
+use super::render::escape;
 use super::*;
+use crate::cache::CacheStats;
 
 /// One parsed sample: metric name, labels, value.
 type Sample = (String, Vec<(String, String)>, f64);

@@ -16,7 +16,7 @@
 //!   into each connection (clones share the same cache).
 //! * `POST` whose path satisfies [`QueryEndpoint::classify`]: read the body
 //!   (capped), resolve data space and the client's policy scope, then
-//!   ```ignore
+//!   ```text
 //!   let served = cache.serve(&QueryRequest { endpoint, api_version, data_space,
 //!       policy_scope, query: uri.query().unwrap_or(""), headers: req.headers(), body: &body },
 //!       || forward_buffered(post),                // one upstream POST (with_retry inside is fine)

@@ -21,7 +21,7 @@
 //! `http::Response` and [`UpstreamResponse`] already implement it. Then wrap
 //! one upstream exchange (build the request inside the closure, so each try
 //! sends a fresh one):
-//! ```ignore
+//! ```text
 //! let resp = with_retry(&policy, RequestClass::Idempotent, || send(build_request())).await;
 //! ```
 //! Use `RequestClass::Idempotent` for query `POST`s and all `GET`s, and

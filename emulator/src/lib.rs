@@ -19,6 +19,7 @@ pub mod server;
 pub mod sql;
 pub mod state;
 pub mod store;
+pub mod testing;
 pub mod tls;
 pub mod wire;
 

@@ -5,7 +5,18 @@
 //! Plain files a user can copy and edit: `org.toml` for apps/users/spaces,
 //! `model/*.toml` for objects, `rows/*` for data.
 
+pub mod generate;
+pub mod ids;
+
+mod files;
+mod schema;
+mod settings;
+
 use crate::model::DataModel;
+
+pub use settings::normalize_scope;
+
+use files::Files;
 
 /// Where the org comes from.
 #[derive(Debug, Clone)]
@@ -103,11 +114,39 @@ pub enum OrgError {
 }
 
 impl Org {
-    /// Loads the org from its source.
-    pub fn load(_source: &FixtureSource) -> Result<Org, OrgError> {
-        Err(OrgError::Invalid {
-            file: "org.toml".into(),
-            message: "fixture loading not implemented yet".into(),
+    /// Loads the org from its source and checks it: every error names the
+    /// file and what is wrong in it. An inline org is taken as built.
+    pub fn load(source: &FixtureSource) -> Result<Org, OrgError> {
+        match source {
+            FixtureSource::Inline(org) => Ok(Org::clone(org)),
+            FixtureSource::Builtin => Org::load_files(&Files::builtin()),
+            FixtureSource::Dir(dir) => {
+                if !dir.is_dir() {
+                    return Err(OrgError::Invalid {
+                        file: dir.display().to_string(),
+                        message: "fixture directory not found".into(),
+                    });
+                }
+                Org::load_files(&Files::Disk(dir.clone()))
+            }
+        }
+    }
+
+    fn load_files(files: &Files) -> Result<Org, OrgError> {
+        let settings = settings::load(files)?;
+        let model = schema::load_model(files)?;
+        let rows = schema::load_rows(files, &model)?;
+        let raw = settings.raw;
+        Ok(Org {
+            org_id: raw.org_id,
+            org_id18: raw.org_id18,
+            name: raw.name,
+            tenant_id: raw.tenant_id,
+            apps: settings.apps,
+            users: settings.users,
+            dataspaces: raw.dataspaces,
+            model,
+            rows,
         })
     }
 

@@ -1,1 +1,2 @@
+//! dc-gateway binary (being built).
 fn main() {}

@@ -1,0 +1,458 @@
+//! The default org's seed rows, generated: source individuals from two data
+//! sources (a CRM and a website/WhatsApp channel), their email and phone
+//! contact points, and the unified individuals and identity links that
+//! identity resolution would produce from them.
+//!
+//! Output is a pure function of a fixed seed, so `dc-fixtures` rewrites the
+//! committed `fixtures/default/rows/*.csv` byte for byte and a test checks
+//! they never drift. Randomness is drawn only through `next_u64` of ChaCha8,
+//! whose stream is fixed by its specification, never through `rand`'s
+//! distribution helpers, whose algorithms may change between releases.
+
+mod names;
+pub mod phone;
+pub mod unify;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::ids;
+use names::{AREA_CODES, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES};
+
+/// Real people behind the sources (before duplicates and household merges).
+const PEOPLE: usize = 1100;
+const SEED: [u8; 32] = *b"dc-emulator default org fixtures";
+const CRM: (&str, &str, &str) = ("SalesforceCRM_Home", "Contact", "CRM");
+const WEB: (&str, &str, &str) = ("Bridged_WhatsApp_Web", "LeadIdentity", "WEB");
+
+/// Seeded draws.
+struct Dice(ChaCha8Rng);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0.next_u64() % n
+    }
+    fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+    fn hex(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| char::from_digit(self.below(16) as u32, 16).unwrap_or('0'))
+            .collect()
+    }
+    fn alnum(&mut self, len: usize) -> String {
+        const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        (0..len)
+            .map(|_| A[self.below(A.len() as u64) as usize] as char)
+            .collect()
+    }
+}
+
+/// One source Individual record.
+struct Source {
+    id: String,
+    origin: (&'static str, &'static str, &'static str),
+    first: Option<String>,
+    last: Option<String>,
+    birth: Option<String>,
+    income: Option<u64>,
+    children: Option<u64>,
+    opted_out: Option<bool>,
+    email: Option<String>,
+    phone: Option<String>,
+    created: i64,
+    modified: i64,
+}
+
+/// A generated person: what every one of their source records is drawn from.
+struct Person {
+    first: &'static str,
+    last: &'static str,
+    birth: Option<String>,
+    email: String,
+    phone: String,
+}
+
+/// The CSV files of `rows/`: `(file name, content)`, sorted by file name.
+pub fn generate() -> Vec<(String, String)> {
+    let mut dice = Dice(ChaCha8Rng::from_seed(SEED));
+    let people = people(&mut dice);
+    let sources = sources(&mut dice, &people);
+    let keys: Vec<Vec<String>> = sources
+        .iter()
+        .map(|s| {
+            let email = s.email.as_deref().map(|e| e.trim().to_ascii_lowercase());
+            let phone = s.phone.as_deref().and_then(phone::normalize);
+            email.into_iter().chain(phone).collect()
+        })
+        .collect();
+    let groups = unify::groups(&keys);
+    let mut files = vec![
+        ("IndividualIdentityLink__dlm.csv".to_owned(), String::new()),
+        ("UnifiedIndividual__dlm.csv".to_owned(), String::new()),
+        ("ssot__ContactPointEmail__dlm.csv".to_owned(), String::new()),
+        ("ssot__ContactPointPhone__dlm.csv".to_owned(), String::new()),
+        (
+            "ssot__Individual__dlm.csv".to_owned(),
+            individuals(&sources),
+        ),
+    ];
+    let (unified, links) = unified(&mut dice, &sources, &groups);
+    files[0].1 = links;
+    files[1].1 = unified;
+    files[2].1 = emails(&mut dice, &sources);
+    files[3].1 = phones(&mut dice, &sources);
+    files
+}
+
+/// Rewrites `<dir>/rows/*.csv`.
+pub fn write(dir: &Path) -> std::io::Result<Vec<(String, usize)>> {
+    let rows = dir.join("rows");
+    std::fs::create_dir_all(&rows)?;
+    let mut written = Vec::new();
+    for (name, content) in generate() {
+        std::fs::write(rows.join(&name), &content)?;
+        written.push((name, content.lines().count().saturating_sub(1)));
+    }
+    Ok(written)
+}
+
+fn people(dice: &mut Dice) -> Vec<Person> {
+    let mut emails = HashSet::new();
+    let mut phones = HashSet::new();
+    let mut out: Vec<Person> = Vec::with_capacity(PEOPLE);
+    for i in 0..PEOPLE {
+        let first = dice.pick(FIRST_NAMES);
+        let last = dice.pick(LAST_NAMES);
+        let birth = dice.percent(80).then(|| {
+            let (y, m, d) = (
+                1950 + dice.below(56),
+                1 + dice.below(12),
+                1 + dice.below(28),
+            );
+            format!("{y:04}-{m:02}-{d:02}")
+        });
+        let f: String = first.to_ascii_lowercase();
+        let l: String = last
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let local = match dice.below(4) {
+            0 => format!("{f}.{l}"),
+            1 => format!("{f}{l}"),
+            2 => format!("{}{l}", &f[..1]),
+            _ => format!("{f}_{l}{}", dice.below(90) + 10),
+        };
+        let mut email = format!("{local}@{}", dice.pick(EMAIL_DOMAINS));
+        if !emails.insert(email.clone()) {
+            email = format!("{local}{i}@{}", dice.pick(EMAIL_DOMAINS));
+            emails.insert(email.clone());
+        }
+        let mut phone;
+        loop {
+            phone = if dice.percent(75) {
+                format!("+1{}55501{:02}", dice.pick(AREA_CODES), dice.below(100))
+            } else {
+                format!("+447700900{:03}", dice.below(1000))
+            };
+            if phones.insert(phone.clone()) {
+                break;
+            }
+        }
+        out.push(Person {
+            first,
+            last,
+            birth,
+            email,
+            phone,
+        });
+    }
+    // Households: a few people share a landline with someone else, so
+    // matching on phone merges them, as it would in a real org.
+    for _ in 0..15 {
+        let (a, b) = (
+            dice.below(PEOPLE as u64) as usize,
+            dice.below(PEOPLE as u64) as usize,
+        );
+        if a != b {
+            out[b].phone = out[a].phone.clone();
+        }
+    }
+    out
+}
+
+fn sources(dice: &mut Dice, people: &[Person]) -> Vec<Source> {
+    let mut out = Vec::new();
+    let mut used = HashSet::new();
+    for p in people {
+        let roll = dice.below(100);
+        let origins: &[_] = match roll {
+            0..60 => &[CRM],
+            60..68 => &[WEB],
+            68..97 => &[CRM, WEB],
+            _ => &[CRM, CRM, WEB],
+        };
+        // What links the records of one person: email, phone or both.
+        let link = dice.below(100);
+        let (share_email, share_phone) = (link < 75, link >= 55);
+        for (n, &origin) in origins.iter().enumerate() {
+            let alone = origins.len() == 1;
+            let web = origin == WEB;
+            let email = if alone {
+                dice.percent(88)
+            } else {
+                share_email || (n == 0 && dice.percent(70))
+            };
+            let phone = if alone {
+                dice.percent(if web { 85 } else { 65 })
+            } else {
+                share_phone || (n == 0 && dice.percent(60))
+            };
+            let anonymous = web && dice.percent(30);
+            let id = loop {
+                let id = if web {
+                    let h = dice.hex(32);
+                    format!(
+                        "{}-{}-{}-{}-{}",
+                        &h[..8],
+                        &h[8..12],
+                        &h[12..16],
+                        &h[16..20],
+                        &h[20..]
+                    )
+                } else {
+                    let id15 = format!("003Hp0000{}", dice.alnum(6));
+                    ids::to_id18(&id15).unwrap_or(id15)
+                };
+                if used.insert(id.clone()) {
+                    break id;
+                }
+            };
+            let created = 1_640_995_200 + dice.below(3 * 365 * 86_400) as i64;
+            let modified = created + dice.below(400 * 86_400) as i64;
+            out.push(Source {
+                id,
+                origin,
+                first: (!anonymous).then(|| p.first.to_owned()),
+                last: (!anonymous).then(|| p.last.to_owned()),
+                birth: if web { None } else { p.birth.clone() },
+                income: (!web && dice.percent(70)).then(|| 20_000 + 500 * dice.below(460)),
+                children: (!web && dice.percent(60)).then(|| dice.below(5)),
+                opted_out: dice.percent(90).then(|| dice.percent(10)),
+                email: email.then(|| email_spelling(dice, &p.email, n)),
+                phone: phone.then(|| {
+                    if web && dice.percent(60) {
+                        phone::whatsapp(&p.phone, dice.below(2) == 0)
+                    } else {
+                        phone::render(&p.phone, dice.below(35))
+                    }
+                }),
+                created: created * 1000 + dice.below(1000) as i64,
+                modified: modified * 1000 + dice.below(1000) as i64,
+            });
+        }
+    }
+    out
+}
+
+/// The second record of a person sometimes spells the email differently;
+/// normalization (trim, lower case) still matches it.
+fn email_spelling(dice: &mut Dice, email: &str, n: usize) -> String {
+    if n == 0 || !dice.percent(30) {
+        return email.to_owned();
+    }
+    let (local, domain) = email.split_once('@').unwrap_or((email, ""));
+    let mut chars = local.chars();
+    let head: String = chars
+        .next()
+        .map(|c| c.to_ascii_uppercase())
+        .into_iter()
+        .collect();
+    format!("{head}{}@{}", chars.as_str(), domain.to_ascii_uppercase())
+}
+
+/// `2024-03-22T05:47:10.000Z` for Unix milliseconds.
+fn timestamp(millis: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        millis.rem_euclid(1000)
+    )
+}
+
+/// CSV text from a header and rows of optional cells (`None` = empty = NULL).
+fn csv(header: &[&str], rows: impl IntoIterator<Item = Vec<Option<String>>>) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = w.write_record(header);
+    for row in rows {
+        let _ = w.write_record(row.iter().map(|c| c.as_deref().unwrap_or("")));
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn individuals(sources: &[Source]) -> String {
+    let header = [
+        "ssot__Id__c",
+        "KQ_Id__c",
+        "ssot__FirstName__c",
+        "ssot__LastName__c",
+        "ssot__BirthDate__c",
+        "ssot__YearlyIncome__c",
+        "ssot__ChildrenCount__c",
+        "ssot__HasOptedOutTracking__c",
+        "ssot__DataSourceId__c",
+        "ssot__DataSourceObjectId__c",
+        "ssot__CreatedDate__c",
+        "ssot__LastModifiedDate__c",
+    ];
+    csv(
+        &header,
+        sources.iter().map(|s| {
+            vec![
+                Some(s.id.clone()),
+                Some(s.origin.2.to_owned()),
+                s.first.clone(),
+                s.last.clone(),
+                s.birth.clone(),
+                s.income.map(|v| format!("{v}.00")),
+                s.children.map(|v| v.to_string()),
+                s.opted_out.map(|v| v.to_string()),
+                Some(s.origin.0.to_owned()),
+                Some(s.origin.1.to_owned()),
+                Some(timestamp(s.created)),
+                Some(timestamp(s.modified)),
+            ]
+        }),
+    )
+}
+
+fn emails(dice: &mut Dice, sources: &[Source]) -> String {
+    let header = [
+        "ssot__Id__c",
+        "ssot__EmailAddress__c",
+        "ssot__PartyId__c",
+        "ssot__DataSourceId__c",
+        "ssot__DataSourceObjectId__c",
+        "ssot__CreatedDate__c",
+        "ssot__LastModifiedDate__c",
+    ];
+    let rows: Vec<_> = sources
+        .iter()
+        .filter_map(|s| {
+            let email = s.email.clone()?;
+            Some(vec![
+                Some(dice.hex(32)),
+                Some(email),
+                Some(s.id.clone()),
+                Some(s.origin.0.to_owned()),
+                Some(s.origin.1.to_owned()),
+                Some(timestamp(s.created)),
+                Some(timestamp(s.modified)),
+            ])
+        })
+        .collect();
+    csv(&header, rows)
+}
+
+fn phones(dice: &mut Dice, sources: &[Source]) -> String {
+    let header = [
+        "ssot__Id__c",
+        "ssot__TelephoneNumber__c",
+        "ssot__FormattedE164PhoneNumber__c",
+        "ssot__IsSMSCapable__c",
+        "ssot__PartyId__c",
+        "ssot__DataSourceId__c",
+        "ssot__DataSourceObjectId__c",
+        "ssot__CreatedDate__c",
+        "ssot__LastModifiedDate__c",
+    ];
+    let rows: Vec<_> = sources
+        .iter()
+        .filter_map(|s| {
+            let raw = s.phone.clone()?;
+            let mobile = raw.contains("7700") || raw.starts_with("whatsapp:");
+            Some(vec![
+                Some(dice.hex(32)),
+                Some(raw.clone()),
+                phone::normalize(&raw),
+                Some(mobile.to_string()),
+                Some(s.id.clone()),
+                Some(s.origin.0.to_owned()),
+                Some(s.origin.1.to_owned()),
+                Some(timestamp(s.created)),
+                Some(timestamp(s.modified)),
+            ])
+        })
+        .collect();
+    csv(&header, rows)
+}
+
+fn unified(dice: &mut Dice, sources: &[Source], groups: &[Vec<usize>]) -> (String, String) {
+    let mut unified_rows = Vec::with_capacity(groups.len());
+    let mut link_rows = Vec::with_capacity(sources.len());
+    for group in groups {
+        let id = dice.hex(32);
+        // Reconciliation: source priority (CRM before web), then record order.
+        let mut ranked: Vec<&Source> = group.iter().map(|&i| &sources[i]).collect();
+        ranked.sort_by_key(|s| s.origin != CRM);
+        let first_of = |f: fn(&Source) -> Option<String>| ranked.iter().find_map(|s| f(s));
+        let created = ranked.iter().map(|s| s.created).min().unwrap_or(0);
+        let modified = ranked.iter().map(|s| s.modified).max().unwrap_or(0);
+        unified_rows.push(vec![
+            Some(id.clone()),
+            first_of(|s| s.first.clone()),
+            first_of(|s| s.last.clone()),
+            first_of(|s| s.birth.clone()),
+            Some(timestamp(created)),
+            Some(timestamp(modified)),
+        ]);
+        for &i in group {
+            let s = &sources[i];
+            link_rows.push(vec![
+                Some(s.id.clone()),
+                Some(s.origin.2.to_owned()),
+                Some(id.clone()),
+                Some(s.origin.0.to_owned()),
+                Some(s.origin.1.to_owned()),
+                Some(timestamp(modified)),
+            ]);
+        }
+    }
+    let unified = csv(
+        &[
+            "ssot__Id__c",
+            "ssot__FirstName__c",
+            "ssot__LastName__c",
+            "ssot__BirthDate__c",
+            "ssot__CreatedDate__c",
+            "ssot__LastModifiedDate__c",
+        ],
+        unified_rows,
+    );
+    let links = csv(
+        &[
+            "SourceRecordId__c",
+            "KQ_SourceRecordId__c",
+            "UnifiedRecordId__c",
+            "ssot__DataSourceId__c",
+            "ssot__DataSourceObjectId__c",
+            "ssot__LastModifiedDate__c",
+        ],
+        link_rows,
+    );
+    (unified, links)
+}

@@ -1,0 +1,213 @@
+//! Fixture rows into tables: CSV (or JSON Lines) text converted per column
+//! type, inserted with one prepared statement per object.
+//!
+//! Conversions follow the model, not the text: `true`/`false` become 1/0,
+//! numbers become INTEGER or REAL, dates stay `yyyy-MM-dd` text and
+//! timestamps become ISO-8601 UTC text with milliseconds
+//! (`2024-03-22T05:47:10.000Z`) so that text order is time order. An empty
+//! CSV cell (or JSON `null`, or a missing JSON key) is NULL. A value that does
+//! not fit its type stops the start with the object, line and field.
+
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+use crate::model::{DcType, FieldDef, ObjectDef};
+use crate::org::TableRows;
+
+use super::StoreError;
+
+/// Inserts the rows of one object; returns how many.
+pub(crate) fn seed(
+    conn: &Connection,
+    object: &ObjectDef,
+    rows: &TableRows,
+) -> Result<usize, StoreError> {
+    let fail = |line: u64, field: Option<&str>, message: String| StoreError::Seed {
+        object: object.name.clone(),
+        message: match field {
+            Some(f) => format!("line {line}, field {f}: {message}"),
+            None => format!("line {line}: {message}"),
+        },
+    };
+    if rows.format == "jsonl" {
+        return seed_jsonl(conn, object, rows, fail);
+    }
+    let mut reader = csv::ReaderBuilder::new().from_reader(rows.content.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| fail(1, None, e.to_string()))?
+        .clone();
+    let fields = header
+        .iter()
+        .map(|h| {
+            object
+                .field(h)
+                .ok_or_else(|| fail(1, None, format!("unknown field `{h}`")))
+        })
+        .collect::<Result<Vec<&FieldDef>, _>>()?;
+    let mut insert = conn.prepare(&insert_sql(object, &fields))?;
+    let mut values: Vec<Value> = Vec::with_capacity(fields.len());
+    let mut count = 0;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                return Err(fail(line, None, e.to_string()));
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        values.clear();
+        for (cell, field) in record.iter().zip(&fields) {
+            values.push(text_value(field.ty, cell).map_err(|m| fail(line, Some(&field.name), m))?);
+        }
+        insert
+            .execute(params_from_iter(values.iter()))
+            .map_err(|e| fail(line, None, e.to_string()))?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn seed_jsonl(
+    conn: &Connection,
+    object: &ObjectDef,
+    rows: &TableRows,
+    fail: impl Fn(u64, Option<&str>, String) -> StoreError,
+) -> Result<usize, StoreError> {
+    let fields: Vec<&FieldDef> = object.fields.iter().collect();
+    let mut insert = conn.prepare(&insert_sql(object, &fields))?;
+    let mut count = 0;
+    for (n, text) in rows.content.lines().enumerate() {
+        let line = n as u64 + 1;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| fail(line, None, e.to_string()))?;
+        if let Some(k) = map.keys().find(|k| object.field(k).is_none()) {
+            return Err(fail(line, None, format!("unknown field `{k}`")));
+        }
+        let mut values = vec![Value::Null; fields.len()];
+        for (key, json) in &map {
+            let Some(i) = fields.iter().position(|f| f.name.eq_ignore_ascii_case(key)) else {
+                continue;
+            };
+            let field = fields[i];
+            values[i] = json_value(field.ty, json).map_err(|m| fail(line, Some(&field.name), m))?;
+        }
+        insert
+            .execute(params_from_iter(values.iter()))
+            .map_err(|e| fail(line, None, e.to_string()))?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn insert_sql(object: &ObjectDef, fields: &[&FieldDef]) -> String {
+    let columns: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
+    let marks: Vec<String> = (1..=fields.len()).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO \"{}\" ({}) VALUES ({})",
+        object.name,
+        columns.join(", "),
+        marks.join(", ")
+    )
+}
+
+/// The SQLite value of a text cell of type `ty`.
+pub(crate) fn text_value(ty: DcType, text: &str) -> Result<Value, String> {
+    if text.is_empty() {
+        return Ok(Value::Null);
+    }
+    let bad = |what: &str| format!("`{text}` is not {what}");
+    Ok(match ty {
+        DcType::Varchar => Value::Text(text.to_owned()),
+        DcType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Value::Integer(1),
+            "false" | "0" => Value::Integer(0),
+            _ => return Err(bad("a BOOLEAN (true or false)")),
+        },
+        DcType::Bigint => Value::Integer(text.trim().parse().map_err(|_| bad("a BIGINT"))?),
+        DcType::Integer => {
+            let v: i32 = text.trim().parse().map_err(|_| bad("an INTEGER"))?;
+            Value::Integer(v.into())
+        }
+        DcType::Decimal | DcType::Double => match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() => Value::Real(v),
+            _ => return Err(bad("a number")),
+        },
+        DcType::Date => {
+            let date = Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
+                .map_err(|_| bad("a DATE (yyyy-MM-dd)"))?;
+            Value::Text(date.to_string())
+        }
+        DcType::Timestamp => {
+            let t = OffsetDateTime::parse(text.trim(), &Rfc3339)
+                .map_err(|_| bad("a TIMESTAMP (ISO-8601 like 2024-03-22T05:47:10.000Z)"))?;
+            Value::Text(utc_millis(t))
+        }
+    })
+}
+
+fn json_value(ty: DcType, json: &serde_json::Value) -> Result<Value, String> {
+    use serde_json::Value as J;
+    match (json, ty) {
+        (J::Null, _) => Ok(Value::Null),
+        (J::String(s), _) => text_value(ty, s),
+        (J::Bool(b), DcType::Boolean) => Ok(Value::Integer((*b).into())),
+        (J::Number(n), DcType::Varchar) => Ok(Value::Text(n.to_string())),
+        (J::Number(n), DcType::Decimal | DcType::Double | DcType::Bigint | DcType::Integer) => {
+            text_value(ty, &n.to_string())
+        }
+        (other, _) => Err(format!("`{other}` is not a {}", ty.v2_name())),
+    }
+}
+
+/// `2024-03-22T05:47:10.000Z`: the stored form of every timestamp.
+pub fn utc_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_convert_per_type() {
+        assert_eq!(text_value(DcType::Boolean, "true"), Ok(Value::Integer(1)));
+        assert_eq!(text_value(DcType::Boolean, "FALSE"), Ok(Value::Integer(0)));
+        assert_eq!(text_value(DcType::Bigint, "42"), Ok(Value::Integer(42)));
+        assert_eq!(
+            text_value(DcType::Decimal, "100.50"),
+            Ok(Value::Real(100.5))
+        );
+        assert_eq!(text_value(DcType::Varchar, ""), Ok(Value::Null));
+        assert_eq!(
+            text_value(DcType::Timestamp, "2024-03-22T07:47:10+02:00"),
+            Ok(Value::Text("2024-03-22T05:47:10.000Z".into()))
+        );
+        assert_eq!(
+            text_value(DcType::Date, "2024-02-29"),
+            Ok(Value::Text("2024-02-29".into()))
+        );
+        assert!(text_value(DcType::Date, "2023-02-29").is_err());
+        assert!(text_value(DcType::Boolean, "yes").is_err());
+        assert!(text_value(DcType::Integer, "9999999999").is_err());
+    }
+}

@@ -292,11 +292,12 @@ pub(crate) fn extract(field: &str, at: OffsetDateTime) -> Option<Number> {
         "century" => Int(((date.year() - 1).div_euclid(100) + 1) as i64),
         "millennium" => Int(((date.year() - 1).div_euclid(1000) + 1) as i64),
         "epoch" => {
-            let nanos = at.unix_timestamp_nanos();
-            if nanos % 1_000_000_000 == 0 {
+            // Through whole microseconds, so 1686891203.918 prints as such.
+            let micros = at.unix_timestamp_nanos() / 1_000;
+            if micros % 1_000_000 == 0 {
                 Int(at.unix_timestamp())
             } else {
-                Real(nanos as f64 / 1e9)
+                Real(micros as f64 / 1e6)
             }
         }
         "timezone" | "timezone_hour" | "timezone_minute" => Int(0),

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{check, parse, pg_catalog, resolve, translate, Plan, SqlError};
+use super::{check, parse, pg_catalog, resolve, translate, Plan, SqlError, SqlErrorKind};
 use crate::clock::Clock;
 use crate::model::{DataModel, DcType};
 
@@ -16,6 +16,14 @@ use crate::model::{DataModel, DcType};
 const PLAN_CACHE_ENTRIES: usize = 512;
 /// Texts longer than this are planned every time instead of cached.
 const PLAN_CACHE_MAX_SQL: usize = 16 * 1024;
+/// Statements up to this weight (operators and brackets, see
+/// `parse::weight`) are planned on the caller's thread. sqlparser's derived
+/// visitors take ~10-15 KiB of stack per tree level in debug builds, so a
+/// 2 MiB worker stack holds ~130 levels; heavier statements (up to
+/// `parse::MAX_WEIGHT`) get a thread with `PLAN_STACK`.
+const INLINE_WEIGHT: usize = 32;
+/// Stack of the planning thread for heavy statements (reserved, not committed).
+const PLAN_STACK: usize = 64 << 20;
 
 /// The schema a relation lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,14 +169,25 @@ impl Catalog {
         if let Some(plan) = self.cached(sql) {
             return Ok(plan);
         }
-        let statement = parse::parse(sql)?;
-        let mut query = check::read_only(statement)?;
-        let columns = resolve::resolve(self, &mut query)?;
-        let uses_clock = translate::translate(&mut query, self.clock.now_ms())?;
-        let plan = Arc::new(Plan {
-            sqlite_sql: query.to_string(),
-            columns,
-        });
+        let (plan, uses_clock) = if parse::weight(sql)? <= INLINE_WEIGHT {
+            self.build(sql)?
+        } else {
+            // Deep trees get a thread with a stack to match (see INLINE_WEIGHT).
+            std::thread::scope(|s| {
+                std::thread::Builder::new()
+                    .name("sql-plan".into())
+                    .stack_size(PLAN_STACK)
+                    .spawn_scoped(s, || self.build(sql))
+                    .map_err(|e| {
+                        SqlError::new(SqlErrorKind::Execution, format!("cannot plan: {e}"))
+                    })?
+                    .join()
+                    .map_err(|_| {
+                        SqlError::new(SqlErrorKind::Execution, "planning the statement failed")
+                    })?
+            })?
+        };
+        let plan = Arc::new(plan);
         // A plan with NOW() baked in is only good for this instant.
         if !uses_clock && sql.len() <= PLAN_CACHE_MAX_SQL {
             if let Ok(mut plans) = self.plans.lock() {
@@ -179,6 +198,19 @@ impl Catalog {
             }
         }
         Ok(plan)
+    }
+
+    /// Parse → check → resolve → translate → render.
+    fn build(&self, sql: &str) -> Result<(Plan, bool), SqlError> {
+        let statement = parse::parse(sql)?;
+        let mut query = check::read_only(statement)?;
+        let columns = resolve::resolve(self, &mut query)?;
+        let uses_clock = translate::translate(&mut query, self.clock.now_ms())?;
+        let plan = Plan {
+            sqlite_sql: query.to_string(),
+            columns,
+        };
+        Ok((plan, uses_clock))
     }
 
     fn cached(&self, sql: &str) -> Option<Arc<Plan>> {

@@ -7,8 +7,9 @@
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 use super::{SqlError, SqlErrorKind};
 
@@ -16,6 +17,12 @@ use super::{SqlError, SqlErrorKind};
 /// translation, rendering) recurses over the same tree, so this bounds them
 /// all; 64 levels fit comfortably in a 2 MiB thread stack in debug builds.
 pub(crate) const RECURSION_LIMIT: usize = 64;
+
+/// Most operators and parentheses a statement may have. Every later stage
+/// walks the tree recursively and an operator chain (`a OR b OR …`) nests one
+/// level per operator, so this bounds their depth; SQLite itself refuses
+/// expressions deeper than 1000.
+pub(crate) const MAX_WEIGHT: usize = 1000;
 
 /// Statement keywords that can only write or administer. When the parser
 /// cannot read such a statement (SQLite's `PRAGMA` forms, say) the answer is
@@ -73,6 +80,56 @@ const WRITE_KEYWORDS: &[&str] = &[
     "EXPORT",
     "INSTALL",
 ];
+
+/// How deep the statement's tree can be: its operators, operator keywords
+/// and opening brackets (a cheap upper bound from the tokens, computed
+/// without recursion). Too heavy a statement is refused.
+pub(crate) fn weight(sql: &str) -> Result<usize, SqlError> {
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize()
+        .map_err(|e| syntax_error(ParserError::TokenizerError(e.to_string()), sql))?;
+    let weight = tokens
+        .iter()
+        .filter(|t| match t {
+            Token::Word(w) => matches!(
+                w.keyword,
+                Keyword::AND
+                    | Keyword::OR
+                    | Keyword::NOT
+                    | Keyword::IS
+                    | Keyword::LIKE
+                    | Keyword::ILIKE
+                    | Keyword::SIMILAR
+                    | Keyword::BETWEEN
+                    | Keyword::IN
+                    | Keyword::AT
+                    | Keyword::COLLATE
+                    | Keyword::SELECT
+                    | Keyword::CASE
+            ),
+            Token::Whitespace(_)
+            | Token::Number(_, _)
+            | Token::SingleQuotedString(_)
+            | Token::Comma
+            | Token::Period
+            | Token::SemiColon
+            | Token::RParen
+            | Token::RBracket
+            | Token::EOF => false,
+            _ => true,
+        })
+        .count();
+    if weight > MAX_WEIGHT {
+        return Err(SqlError::new(
+            SqlErrorKind::Syntax,
+            format!(
+                "The statement is too complex: more than {MAX_WEIGHT} operators and parentheses"
+            ),
+        ));
+    }
+    Ok(weight)
+}
 
 /// Parses exactly one statement.
 pub(crate) fn parse(sql: &str) -> Result<Statement, SqlError> {
@@ -207,6 +264,20 @@ mod tests {
         assert_eq!(kind("REINDEX"), SqlErrorKind::NotReadOnly);
         assert_eq!(first_word("  ((select"), Some("select"));
         assert_eq!(first_word("--only a comment"), None);
+    }
+
+    #[test]
+    fn weight_counts_operators_and_brackets() {
+        assert_eq!(
+            weight("SELECT a FROM t WHERE b = 'x' AND c IN (1, 2)").unwrap(),
+            5
+        );
+        let long = format!("SELECT {}", vec!["1"; 2000].join(" + "));
+        assert_eq!(parse_weight_kind(&long), SqlErrorKind::Syntax);
+    }
+
+    fn parse_weight_kind(sql: &str) -> SqlErrorKind {
+        weight(sql).unwrap_err().kind
     }
 
     #[test]

@@ -356,3 +356,44 @@ fn plans_are_cached_unless_they_read_the_clock() {
     let b = catalog.plan("SELECT now()").unwrap();
     assert!(!std::sync::Arc::ptr_eq(&a, &b));
 }
+
+#[test]
+fn long_operator_chains_plan_without_overflowing_the_stack() {
+    let (conn, catalog) = db();
+    for n in [10, 100, 999] {
+        let sql = format!(
+            "SELECT count(*) FROM ssot__Individual__dlm WHERE {}",
+            vec!["ssot__Id__c = 'x'"; n / 2].join(" OR ")
+        );
+        let r = execute(&conn, &catalog, &sql, &[]).unwrap();
+        assert_eq!(r.rows, vec![vec![json!(0)]], "{n}");
+    }
+    let sql = format!("SELECT {}", vec!["1"; 900].join(" + "));
+    assert_eq!(
+        execute(&conn, &catalog, &sql, &[]).unwrap().rows,
+        vec![vec![json!(900)]]
+    );
+    let sql = format!("SELECT {}", vec!["1"; 5000].join(" + "));
+    let e = execute(&conn, &catalog, &sql, &[]).unwrap_err();
+    assert!(e.message.contains("too complex"), "{}", e.message);
+}
+
+#[test]
+fn nested_subqueries_plan_within_a_worker_stack() {
+    let (conn, catalog) = db();
+    for depth in [15, 30] {
+        let sql = format!("{}1{}", "SELECT (".repeat(depth), ")".repeat(depth));
+        let r = execute(&conn, &catalog, &sql, &[]).unwrap();
+        assert_eq!(r.rows, vec![vec![json!(1)]], "{depth}");
+        let sql = format!(
+            "SELECT * FROM {}ssot__Individual__dlm{} WHERE ssot__Id__c = 'I1'",
+            "(SELECT * FROM ".repeat(depth),
+            ") x".repeat(depth)
+        );
+        assert_eq!(
+            execute(&conn, &catalog, &sql, &[]).unwrap().rows.len(),
+            1,
+            "{depth}"
+        );
+    }
+}

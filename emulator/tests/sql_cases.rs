@@ -214,10 +214,10 @@ async fn sql_cases() {
         let expected = parse_expected(&raw);
         let actual = render(&outcome, Some(&expected));
         if actual != expected.text {
+            let sql: String = case.sql.trim().chars().take(300).collect();
             failures.push(format!(
-                "{} ({}):\n{}",
+                "{} ({sql}):\n{}",
                 case.name,
-                case.sql.trim(),
                 diff(&expected.text, &actual)
             ));
         }

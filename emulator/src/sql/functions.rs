@@ -14,6 +14,7 @@ use super::cast::{self, Target};
 use super::datetime::{self, Moment, Number};
 use super::pg_catalog;
 
+mod regex;
 mod text;
 
 pub(super) type Fallible = Result<Value, String>;
@@ -113,6 +114,7 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(Value::Text(datetime::format_timestamp(at)))
     })?;
     text::register(conn)?;
+    regex::register(conn)?;
     register_math(conn)?;
     add(conn, "dc_format_type", 2, |c| {
         Ok(match int(c, 0)? {

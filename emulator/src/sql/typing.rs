@@ -157,9 +157,19 @@ fn extract_type(field: &str) -> DcType {
 fn binary_type(r: &Resolver<'_>, left: &Expr, op: &BinaryOperator, right: &Expr) -> Option<DcType> {
     use BinaryOperator as B;
     match op {
-        B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::And | B::Or | B::Xor => {
-            Some(DcType::Boolean)
-        }
+        B::Eq
+        | B::NotEq
+        | B::Lt
+        | B::LtEq
+        | B::Gt
+        | B::GtEq
+        | B::And
+        | B::Or
+        | B::Xor
+        | B::PGRegexMatch
+        | B::PGRegexIMatch
+        | B::PGRegexNotMatch
+        | B::PGRegexNotIMatch => Some(DcType::Boolean),
         B::StringConcat => Some(DcType::Varchar),
         B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
             if matches!(right, Expr::Interval(_)) || matches!(left, Expr::Interval(_)) {
@@ -201,7 +211,9 @@ fn function_type(r: &Resolver<'_>, f: &sqlparser::ast::Function) -> Option<DcTyp
         | "trim" | "ltrim" | "rtrim" | "btrim" | "left" | "right" | "lpad" | "rpad"
         | "split_part" | "reverse" | "initcap" | "repeat" | "to_char" | "string_agg"
         | "group_concat" | "listagg" | "format_type" | "current_schema" | "current_database"
-        | "current_catalog" | "version" | "pg_get_expr" => Varchar,
+        | "current_catalog" | "version" | "pg_get_expr" | "regexp_replace" | "regexp_substr" => {
+            Varchar
+        }
         "length" | "char_length" | "character_length" | "strpos" | "instr" | "octet_length" => {
             Integer
         }
@@ -220,7 +232,7 @@ fn function_type(r: &Resolver<'_>, f: &sqlparser::ast::Function) -> Option<DcTyp
         "dc_date_diff" => Integer,
         "sqrt" | "power" | "pow" | "exp" | "ln" | "log" | "log10" | "pi" | "cbrt"
         | "percent_rank" | "cume_dist" | "random" => Double,
-        "bool_and" | "bool_or" | "every" => Boolean,
+        "bool_and" | "bool_or" | "every" | "regexp_like" => Boolean,
         _ => return None,
     })
 }

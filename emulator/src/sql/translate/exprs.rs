@@ -73,9 +73,21 @@ pub(super) fn rewrite(t: &mut Translator, e: &mut Expr) -> Result<(), SqlError> 
             }
             return Ok(());
         }
-        Expr::SimilarTo { .. } | Expr::RLike { .. } => {
-            return Err(unsupported("Regular-expression matching"))
+        Expr::SimilarTo {
+            negated,
+            expr,
+            pattern,
+            escape_char,
+        } => {
+            let escape = match escape_char.take() {
+                Some(Value::SingleQuotedString(e)) => string(e),
+                Some(_) => return Err(unsupported("This ESCAPE value")),
+                None => string("\\"),
+            };
+            let matched = call("dc_similar", vec![take(expr), take(pattern), escape]);
+            negate_if(*negated, matched)
         }
+        Expr::RLike { .. } => return Err(unsupported("RLIKE/REGEXP")),
         Expr::BinaryOp { left, op, right } => match op {
             BinaryOperator::Plus | BinaryOperator::Minus => {
                 let minus = matches!(op, BinaryOperator::Minus);
@@ -95,7 +107,19 @@ pub(super) fn rewrite(t: &mut Translator, e: &mut Expr) -> Result<(), SqlError> 
             | BinaryOperator::PGRegexIMatch
             | BinaryOperator::PGRegexNotMatch
             | BinaryOperator::PGRegexNotIMatch => {
-                return Err(unsupported("Regular-expression matching"))
+                let insensitive = matches!(
+                    op,
+                    BinaryOperator::PGRegexIMatch | BinaryOperator::PGRegexNotIMatch
+                );
+                let negated = matches!(
+                    op,
+                    BinaryOperator::PGRegexNotMatch | BinaryOperator::PGRegexNotIMatch
+                );
+                let flags = string(if insensitive { "i" } else { "" });
+                negate_if(
+                    negated,
+                    call("dc_regex_match", vec![take(left), take(right), flags]),
+                )
             }
             _ => return Ok(()),
         },
@@ -201,6 +225,17 @@ pub(super) fn rewrite(t: &mut Translator, e: &mut Expr) -> Result<(), SqlError> 
     };
     *e = new;
     Ok(())
+}
+
+fn negate_if(negated: bool, e: Expr) -> Expr {
+    if negated {
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: Box::new(e),
+        }
+    } else {
+        e
+    }
 }
 
 fn ceil_or_floor(name: &str, inner: Expr, field: &CeilFloorKind) -> Result<Expr, SqlError> {
@@ -361,6 +396,9 @@ fn function(t: &mut Translator, f: &mut Function) -> Result<Option<Expr>, SqlErr
         "format_type" => "dc_format_type",
         "pg_get_expr" => "dc_null",
         "substring" => "substr",
+        "regexp_like" => "dc_regex_match",
+        "regexp_replace" => "dc_regexp_replace",
+        "regexp_substr" => "dc_regexp_substr",
         "ceiling" => "ceil",
         _ => {
             // `pg_catalog.lower(x)` and the like: SQLite cannot parse qualified calls.

@@ -27,11 +27,11 @@ pub(crate) fn parse(text: &str) -> Option<Moment> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let year: i32 = digits(&s[0..4])?;
-    let month: u8 = digits(&s[5..7])?;
-    let day: u8 = digits(&s[8..10])?;
+    let year: i32 = digits(s.get(0..4)?)?;
+    let month: u8 = digits(s.get(5..7)?)?;
+    let day: u8 = digits(s.get(8..10)?)?;
     let date = Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()?;
-    let rest = &s[10..];
+    let rest = s.get(10..)?;
     if rest.is_empty() {
         return Some(Moment {
             at: date.midnight().assume_utc(),
@@ -63,14 +63,14 @@ fn parse_time(s: &str) -> Option<(Time, &str)> {
     if b.len() < 5 || b[2] != b':' {
         return None;
     }
-    let hour: u8 = digits(&s[0..2])?;
-    let minute: u8 = digits(&s[3..5])?;
-    let mut rest = &s[5..];
+    let hour: u8 = digits(s.get(0..2)?)?;
+    let minute: u8 = digits(s.get(3..5)?)?;
+    let mut rest = s.get(5..)?;
     let mut second = 0u8;
     let mut nanos = 0u32;
     if let Some(r) = rest.strip_prefix(':') {
         second = digits(r.get(0..2)?)?;
-        rest = &r[2..];
+        rest = r.get(2..)?;
         if let Some(r) = rest.strip_prefix('.') {
             let n = r.bytes().take_while(u8::is_ascii_digit).count();
             let frac = &r[..n];

@@ -14,6 +14,7 @@ use super::cast::{self, Target};
 use super::datetime::{self, Moment, Number};
 use super::pg_catalog;
 
+mod aggregate;
 mod regex;
 mod text;
 
@@ -115,6 +116,7 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     text::register(conn)?;
     regex::register(conn)?;
+    aggregate::register(conn)?;
     register_math(conn)?;
     add(conn, "dc_format_type", 2, |c| {
         Ok(match int(c, 0)? {

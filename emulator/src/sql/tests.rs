@@ -397,3 +397,38 @@ fn nested_subqueries_plan_within_a_worker_stack() {
         );
     }
 }
+
+#[test]
+fn mangled_statements_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let (conn, catalog) = db();
+    let seeds = [
+        "SELECT i.ssot__FirstName__c, count(*) FROM ssot__Individual__dlm i JOIN ssot__ContactPointEmail__dlm e ON e.ssot__PartyId__c = i.ssot__Id__c WHERE i.ssot__CreatedDate__c > NOW() - INTERVAL '3 days' GROUP BY 1 HAVING count(*) > 1 ORDER BY 2 DESC NULLS LAST LIMIT 5",
+        "WITH x(a, b) AS (SELECT ssot__Id__c, ssot__Score__c::numeric(10,1) FROM ssot__Individual__dlm) SELECT a, b, rank() OVER (ORDER BY b) FROM x WHERE a ILIKE 'i%' UNION ALL SELECT 'z', 1.5, 0",
+        "SELECT to_char(ssot__CreatedDate__c, 'YYYY-Mon'), date_trunc('week', ssot__CreatedDate__c), EXTRACT(DOW FROM ssot__BirthDate__c), split_part(ssot__LastName__c, 'a', 2), ssot__FirstName__c ~* '^a' FROM ssot__Individual__dlm FETCH FIRST 2 ROWS ONLY",
+        "SELECT * FROM (VALUES (1, 'a')) AS v(n, s) WHERE n IN (SELECT ssot__Visits__c FROM ssot__Individual__dlm) AND s SIMILAR TO '%a%' AND :p IS NULL",
+    ];
+    let alphabet: Vec<char> = "()'\",.;:*%_-+|~!=<>éZ0 9aS\n".chars().collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for round in 0..1500 {
+        let mut sql: Vec<char> = seeds[round % seeds.len()].chars().collect();
+        for _ in 0..rng.random_range(1..4) {
+            let at = rng.random_range(0..sql.len());
+            match rng.random_range(0..3) {
+                0 => {
+                    sql.remove(at);
+                }
+                1 => sql.insert(at, alphabet[rng.random_range(0..alphabet.len())]),
+                _ => sql[at] = alphabet[rng.random_range(0..alphabet.len())],
+            }
+        }
+        let sql: String = sql.into_iter().collect();
+        let params = [SqlParam {
+            name: "p".into(),
+            value: Value::Null,
+            ty: None,
+        }];
+        // Success or a typed error are both fine; a panic fails the test.
+        let _ = execute(&conn, &catalog, &sql, &params);
+    }
+}

@@ -231,7 +231,8 @@ fn function_type(r: &Resolver<'_>, f: &sqlparser::ast::Function) -> Option<DcTyp
         "current_date" | "to_date" | "dc_date_add_days" => Date,
         "dc_date_diff" => Integer,
         "sqrt" | "power" | "pow" | "exp" | "ln" | "log" | "log10" | "pi" | "cbrt"
-        | "percent_rank" | "cume_dist" | "random" => Double,
+        | "percent_rank" | "cume_dist" | "random" | "stddev" | "stddev_samp" | "stddev_pop"
+        | "variance" | "var_samp" | "var_pop" => Double,
         "bool_and" | "bool_or" | "every" | "regexp_like" => Boolean,
         _ => return None,
     })

@@ -172,14 +172,15 @@ pub(crate) fn parse_with(text: &str, fmt: &str) -> Option<OffsetDateTime> {
                 rest = &rest[2..];
             }
             Ok(p) if p.eq_ignore_ascii_case("mon") || p.eq_ignore_ascii_case("month") => {
-                let index = MONTHS
-                    .iter()
-                    .position(|m| rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(&m[..3]))?;
+                let starts = |name: &str, n: usize| {
+                    rest.get(..n)
+                        .is_some_and(|head| head.eq_ignore_ascii_case(&name[..n]))
+                };
+                let index = MONTHS.iter().position(|m| starts(m, 3))?;
                 month = index as u8 + 1;
                 let name = MONTHS[index];
-                let long =
-                    rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name);
-                rest = &rest[if long && p.len() > 3 { name.len() } else { 3 }..];
+                let long = p.len() > 3 && starts(name, name.len());
+                rest = &rest[if long { name.len() } else { 3 }..];
             }
             Ok(_) => return None,
         }
@@ -198,6 +199,24 @@ mod tests {
 
     fn ts(s: &str) -> OffsetDateTime {
         super::super::parse(s).expect(s).at
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        for text in [
+            "2024-01-0é",
+            "é024-01-01",
+            "2024-01-01Té0:00",
+            "2024-01-01 10:0é",
+            "",
+            "ééééééééééé",
+        ] {
+            let _ = super::super::parse(text);
+            let _ = parse_with(text, "YYYY-MM-DD HH24:MI");
+            let _ = parse_with(text, "Month DD YYYY");
+            let _ = super::super::parse_interval(text, None);
+        }
+        assert_eq!(parse_with("Mä 01 2024", "Mon DD YYYY"), None);
     }
 
     #[test]

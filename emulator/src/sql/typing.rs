@@ -14,7 +14,7 @@ use sqlparser::ast::{BinaryOperator, DataType, Expr, UnaryOperator, Value};
 
 use super::ast::{args, call, function_name, string, string_value};
 use super::cast::{self, Target};
-use super::resolve::{unsupported, Resolver};
+use super::resolve::Resolver;
 use super::{SqlError, SqlErrorKind};
 use crate::model::DcType;
 
@@ -324,11 +324,16 @@ fn date_arithmetic(
     let minus = matches!(op, BinaryOperator::Minus);
     let take = |e: &mut Expr| std::mem::replace(e, Expr::value(Value::Null));
     Ok(match (lt, rt) {
-        (Some(DcType::Date), Some(DcType::Date)) if minus => Some(call("dc_date_diff", vec![take(left), take(right)])),
+        (Some(DcType::Date), Some(DcType::Date)) if minus => {
+            Some(call("dc_date_diff", vec![take(left), take(right)]))
+        }
         (Some(DcType::Date), _) if integral(rt, right) => {
             let days = take(right);
             let days = if minus {
-                Expr::UnaryOp { op: UnaryOperator::Minus, expr: Box::new(Expr::Nested(Box::new(days))) }
+                Expr::UnaryOp {
+                    op: UnaryOperator::Minus,
+                    expr: Box::new(Expr::Nested(Box::new(days))),
+                }
             } else {
                 days
             };
@@ -337,9 +342,13 @@ fn date_arithmetic(
         (_, Some(DcType::Date)) if !minus && integral(lt, left) => {
             Some(call("dc_date_add_days", vec![take(right), take(left)]))
         }
-        (Some(DcType::Timestamp | DcType::Date), Some(DcType::Timestamp | DcType::Date)) if minus => {
-            return Err(unsupported(
-                "Subtracting timestamps (an interval result); compare EXTRACT(EPOCH FROM …) values instead",
+        (Some(DcType::Timestamp | DcType::Date), Some(DcType::Timestamp | DcType::Date))
+            if minus =>
+        {
+            return Err(SqlError::new(
+                SqlErrorKind::Unsupported,
+                "Subtracting one timestamp from another is not supported (the result would be an \
+                 interval); compare EXTRACT(EPOCH FROM …) values instead",
             ))
         }
         _ => None,

@@ -274,6 +274,15 @@ pub(super) fn coerce(r: &Resolver<'_>, e: &mut Expr) -> Result<(), SqlError> {
                 literal_as(t, item)?;
             }
         }
+        // A boolean as text is `true`/`false` (SQLite keeps booleans as 0/1).
+        Expr::Cast {
+            expr, data_type, ..
+        } if type_of(r, expr) == Some(DcType::Boolean)
+            && cast_target(data_type).is_some_and(|(_, t)| t == Target::Text) =>
+        {
+            let inner = std::mem::replace(expr.as_mut(), Expr::value(Value::Null));
+            **expr = call("dc_bool_text", vec![inner]);
+        }
         _ => {}
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! exchange: tenant V1/V2/metadata here, the core host's Connect resources in
 //! `query_api/connect.rs`.
 
+mod common;
 #[path = "query_api/connect.rs"]
 mod connect;
 #[path = "query_api/support.rs"]
@@ -139,7 +140,7 @@ async fn v2_pages_through_every_batch() -> Result<()> {
 async fn v2_cursor_expires_after_three_idle_minutes() -> Result<()> {
     let env = Env::start(100).await?;
     let token = env.dc_token(CLIENT_ID).await?;
-    let clock = &env.emu.state().clock;
+    let clock = &env.state().clock;
 
     let first = v2(&env, &token, ALL_IDS).await?;
     let next = first.json["nextBatchId"]
@@ -195,7 +196,7 @@ async fn v2_cursor_expires_after_three_idle_minutes() -> Result<()> {
 async fn v2_cursor_expires_one_hour_after_the_query() -> Result<()> {
     let env = Env::start(10).await?;
     let token = env.dc_token(CLIENT_ID).await?;
-    let clock = &env.emu.state().clock;
+    let clock = &env.state().clock;
     let first = v2(&env, &token, ALL_IDS).await?;
     let mut next = first.json["nextBatchId"]
         .as_str()
@@ -351,7 +352,7 @@ async fn tenant_auth_is_enforced() -> Result<()> {
     assert!(r.text.contains("cdp_query_api"), "{}", r.text);
 
     let token = env.dc_token(CLIENT_ID).await?;
-    env.emu.state().clock.advance_ms(3 * 3600 * 1000);
+    env.state().clock.advance_ms(3 * 3600 * 1000);
     let r = env
         .call(
             Method::POST,

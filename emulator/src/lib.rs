@@ -70,7 +70,9 @@ impl Emulator {
         let addr = listener.local_addr()?;
         let org = Arc::new(org::Org::load(&config.fixtures)?);
         let store = store::Store::open(config.db.as_deref(), &org)?;
-        let catalog = Arc::new(sql::Catalog::new(&org.model));
+        // One clock for tokens, JWT checks, cursors and SQL's NOW()/CURRENT_DATE.
+        let clock = clock::Clock::default();
+        let catalog = Arc::new(sql::Catalog::new(&org.model).with_clock(clock.clone()));
 
         let (tls, cert_pem, cert_path) = match &config.tls {
             TlsMode::Plain => (None, None, None),
@@ -100,7 +102,6 @@ impl Emulator {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{host}");
-        let clock = clock::Clock::default();
         let state = Arc::new(AppState {
             tokens: auth::tokens::TokenStore::new(clock.clone()),
             cursors: cursor::Cursors::default(),

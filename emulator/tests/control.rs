@@ -81,6 +81,7 @@ async fn rows_are_validated_and_reset_restores_the_fixture() {
     .await);
     assert_eq!(added, json!({"object": INDIVIDUAL, "inserted": 2}));
     assert_eq!(count(&env, INDIVIDUAL).await, before + 2);
+    assert_eq!(query_first_name(&env, "ctl-1").await, json!([["Ada"]]));
 
     // Unknown object, unknown field, bad value, duplicate key: 400 naming
     // it, and nothing of the batch lands.
@@ -120,6 +121,18 @@ async fn rows_are_validated_and_reset_restores_the_fixture() {
     let reset = ok(ctl(&env, Method::POST, "/__emulator/reset", None).await);
     assert!(reset["rows"].as_i64().unwrap() > 0, "{reset}");
     assert_eq!(count(&env, INDIVIDUAL).await, before);
+    assert_eq!(query_first_name(&env, "ctl-1").await, json!([]));
+}
+
+/// `data` of a Query API V2 lookup of one individual's first name (with a
+/// fresh login: a reset voids earlier tokens).
+async fn query_first_name(env: &TestEnv, id: &str) -> Value {
+    let dc = env.dc_token(CLIENT_ID, USER).await;
+    let sql = format!("SELECT ssot__FirstName__c FROM {INDIVIDUAL} WHERE ssot__Id__c = '{id}'");
+    let resp = env
+        .post_json("/api/v2/query", Some(&dc), &json!({"sql": sql}))
+        .await;
+    ok(resp)["data"].clone()
 }
 
 #[tokio::test]

@@ -48,6 +48,9 @@ pub struct Cli {
     /// Host:port to advertise in instance URLs (default: the bound address).
     #[arg(long)]
     pub public_host: Option<String>,
+    /// Requests kept in the journal (`/__emulator/journal`); 0 turns it off.
+    #[arg(long, default_value_t = 10_000, env = "DCEMU_JOURNAL_SIZE")]
+    pub journal_size: usize,
 }
 
 impl Cli {
@@ -71,6 +74,7 @@ impl Cli {
             core_token_ttl: std::time::Duration::from_secs(self.core_token_ttl.max(1)),
             dc_token_ttl: std::time::Duration::from_secs(self.dc_token_ttl.max(1)),
             public_host: self.public_host,
+            journal_size: self.journal_size,
             ..EmulatorConfig::default()
         }
     }

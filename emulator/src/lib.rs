@@ -10,10 +10,14 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod controls;
 pub mod cursor;
 pub mod error;
+pub mod faults;
+pub mod journal;
 pub mod model;
 pub mod org;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod sql;
@@ -105,6 +109,10 @@ impl Emulator {
         let state = Arc::new(AppState {
             tokens: auth::tokens::TokenStore::new(clock.clone()),
             cursors: cursor::Cursors::default(),
+            journal: journal::Journal::new(config.journal_size, config.journal_control),
+            controls: Default::default(),
+            faults: Default::default(),
+            ratelimits: Default::default(),
             config,
             base_url: base_url.clone(),
             host,
@@ -154,6 +162,11 @@ impl Emulator {
     /// Shared state (for in-process tests and the gateway's embedded mode).
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
+    }
+
+    /// The emulator's virtual clock (shared with the running server).
+    pub fn clock(&self) -> &clock::Clock {
+        &self.state.clock
     }
 
     /// Stops accepting, drains in-flight requests (bounded) and returns.

@@ -48,8 +48,8 @@ pub struct Org {
     pub rows: Vec<TableRows>,
 }
 
-/// A connected app (or external client app).
-#[derive(Debug, Clone)]
+/// A connected app (or external client app). `Debug` leaves the secret out.
+#[derive(Clone)]
 pub struct ConnectedApp {
     pub name: String,
     /// Consumer key (`iss` of JWT assertions).
@@ -70,8 +70,8 @@ pub struct ConnectedApp {
     pub active: bool,
 }
 
-/// An org user.
-#[derive(Debug, Clone)]
+/// An org user. `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct User {
     pub username: String,
     /// 18-character user id (`005…`).
@@ -92,13 +92,52 @@ impl User {
     }
 }
 
-/// Rows for one object as stored in the fixtures.
-#[derive(Debug, Clone)]
+/// Rows for one object as stored in the fixtures. `Debug` gives the size,
+/// not the (large) content.
+#[derive(Clone)]
 pub struct TableRows {
     pub object: String,
     /// `csv` or `jsonl`.
     pub format: String,
     pub content: String,
+}
+
+impl std::fmt::Debug for ConnectedApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectedApp")
+            .field("name", &self.name)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("admin_approved_only", &self.admin_approved_only)
+            .field("preauthorized_users", &self.preauthorized_users)
+            .field("run_as", &self.run_as)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("username", &self.username)
+            .field("user_id", &self.user_id)
+            .field("password", &"<redacted>")
+            .field("profile", &self.profile)
+            .field("permission_sets", &self.permission_sets)
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TableRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableRows")
+            .field("object", &self.object)
+            .field("format", &self.format)
+            .field("bytes", &self.content.len())
+            .finish()
+    }
 }
 
 /// Errors while loading an org.
@@ -165,5 +204,19 @@ impl Org {
     /// User by id.
     pub fn user_by_id(&self, user_id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.user_id == user_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let org = Org::load(&FixtureSource::Builtin).unwrap();
+        let text = format!("{org:?}");
+        assert!(!text.contains("emulator-client-secret"));
+        assert!(!text.contains("emulator-password"));
+        assert!(text.contains("emulator-client-id"));
     }
 }

@@ -219,8 +219,7 @@ fn prepare_connection(conn: &Connection) -> Result<(), StoreError> {
 /// that fails halfway leaves an empty database, seeded again next time.
 fn seed_all(conn: &mut Connection, org: &Org, fingerprint: &str) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
-    schema::create(&tx, &org.model)?;
-    crate::sql::install_support(&tx, &org.model)?;
+    schema::create_tables(&tx, &org.model)?;
     let mut total = 0;
     for rows in &org.rows {
         let object = org
@@ -232,6 +231,8 @@ fn seed_all(conn: &mut Connection, org: &Org, fingerprint: &str) -> Result<(), S
             })?;
         total += seed::seed(&tx, object, rows)?;
     }
+    schema::create_indexes_and_views(&tx, &org.model)?;
+    crate::sql::install_support(&tx, &org.model)?;
     schema::mark_seeded(&tx, &org.org_id, fingerprint, total)?;
     tx.commit()?;
     Ok(())

@@ -156,3 +156,80 @@ where
         body,
     })
 }
+
+/// The default org's TEST-ONLY connected-app private key (`fixtures/default/host.key`).
+/// Public on purpose: it only ever signs assertions for the built-in demo org.
+pub const DEFAULT_APP_KEY_PEM: &str = include_str!("../../fixtures/default/host.key");
+
+/// Consumer key of the default org's main connected app.
+pub const DEFAULT_CLIENT_ID: &str = "emulator-client-id";
+
+/// The default org's integration user.
+pub const DEFAULT_USERNAME: &str = "integration_user@yourcompany.com";
+
+/// Signs a JWT bearer assertion for `client_id`/`username` with the default org's
+/// test key (RS256, `aud` = `audience`, `exp` two minutes ahead of `now_secs`).
+pub fn sign_default_assertion(
+    client_id: &str,
+    username: &str,
+    audience: &str,
+    now_secs: i64,
+) -> String {
+    let claims = serde_json::json!({
+        "iss": client_id,
+        "sub": username,
+        "aud": audience,
+        "exp": now_secs + 120,
+    });
+    let key =
+        jsonwebtoken::EncodingKey::from_rsa_pem(DEFAULT_APP_KEY_PEM.as_bytes()).expect("test key");
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        &key,
+    )
+    .expect("sign")
+}
+
+/// Logs in like an SDK (JWT bearer grant, then the a360 exchange) and returns
+/// `(core token, Data Cloud token)`.
+pub async fn login(
+    client: &TestClient,
+    base_url: &str,
+    client_id: &str,
+    username: &str,
+    now_secs: i64,
+) -> std::io::Result<(String, String)> {
+    let assertion = sign_default_assertion(client_id, username, base_url, now_secs);
+    let core = client
+        .post_form(
+            "/services/oauth2/token",
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", &assertion),
+            ],
+        )
+        .await?;
+    let core_token = core.json()["access_token"]
+        .as_str()
+        .ok_or_else(|| std::io::Error::other(format!("token grant failed: {}", core.text())))?
+        .to_owned();
+    let dc = client
+        .post_form(
+            "/services/a360/token",
+            &[
+                ("grant_type", "urn:salesforce:grant-type:external:cdp"),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token",
+                ),
+                ("subject_token", &core_token),
+            ],
+        )
+        .await?;
+    let dc_token = dc.json()["access_token"]
+        .as_str()
+        .ok_or_else(|| std::io::Error::other(format!("exchange failed: {}", dc.text())))?
+        .to_owned();
+    Ok((core_token, dc_token))
+}

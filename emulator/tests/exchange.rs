@@ -305,3 +305,40 @@ async fn require_dc_refuses_missing_foreign_and_expired_tokens() {
         "UNAUTHENTICATED: Invalid JWT (not before or expired)"
     );
 }
+
+#[tokio::test]
+async fn over_https_the_tenant_host_takes_dc_tokens_only_and_outlives_the_core_token() {
+    let env = start().await;
+    // `/api/v1/query-config` needs `cdp_query_api` and nothing else.
+    let tenant = "/api/v1/query-config";
+    let core = core_access(&env, CLIENT_ID, USER).await;
+    let dc = env.exchange(&core, None).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A core token is not a tenant credential.
+    let resp = env.get(tenant, Some(&core)).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{}", resp.text());
+    assert_eq!(
+        resp.json()["message"],
+        "Authorization header verification failed"
+    );
+
+    // cdp revokes the core token right after the exchange; the DC token keeps working.
+    env.post_query("/services/oauth2/revoke", &[("token", &core)])
+        .await;
+    let resp = env.get(tenant, Some(&dc)).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
+    assert_eq!(resp.json()["queryengine"], "hyper");
+
+    // Until it expires on the emulator clock.
+    let ttl_ms = env.emu.state().config.dc_token_ttl.as_millis() as i64;
+    env.emu.state().clock.advance_ms(ttl_ms + 1_000);
+    let resp = env.get(tenant, Some(&dc)).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.json()["details"]["status"],
+        "UNAUTHENTICATED: Invalid JWT (not before or expired)"
+    );
+}

@@ -296,14 +296,25 @@ async fn reads_cannot_write() {
         "PRAGMA case_sensitive_like=OFF",
     ] {
         let result = store.read(move |c| c.execute_batch(sql)).await.unwrap();
-        assert!(result.is_err(), "`{sql}` must fail on a read connection");
+        let err = result.expect_err(sql).to_string();
+        // Refused by the authorizer while preparing, not merely by the read-only open.
+        assert!(err.contains("not authorized"), "`{sql}`: {err}");
     }
-    // query_only is still on and the data unchanged, on every pooled connection.
+    // query_only is still on on every pooled connection (reads run at once
+    // so that several connections get opened), and the data is unchanged.
+    let store = Arc::new(store);
     let reads: Vec<_> = (0..8)
-        .map(|_| store.read(|c| c.query_row("PRAGMA query_only", [], |r| r.get::<_, i64>(0))))
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(|c| c.query_row("PRAGMA query_only", [], |r| r.get::<_, i64>(0)))
+                    .await
+            })
+        })
         .collect();
-    for r in futures_join(reads).await {
-        assert_eq!(r, 1);
+    for r in reads {
+        assert_eq!(r.await.unwrap().unwrap().unwrap(), 1);
     }
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM ssot__Individual__dlm").await,
@@ -321,20 +332,7 @@ async fn reads_cannot_write() {
     assert_eq!(count(&store, "SELECT 'Abc' LIKE 'abc'").await, 0);
 }
 
-async fn futures_join<F, T>(futures: Vec<F>) -> Vec<i64>
-where
-    F: std::future::Future<Output = Result<rusqlite::Result<T>, dc_emulator::store::StoreError>>,
-    T: Into<i64>,
-{
-    let mut out = Vec::new();
-    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    for h in handles {
-        out.push(h.await.unwrap().unwrap().into());
-    }
-    out
-}
-
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_are_seen_by_readers() {
     let store = Arc::new(Store::open(None, &default_org()).unwrap());
     store
@@ -354,6 +352,55 @@ async fn writes_are_seen_by_readers() {
         )
         .await,
         1
+    );
+    // Reads and writes at once: readers never see a half-written batch and
+    // nobody fails on a lock.
+    let mut tasks = Vec::new();
+    for n in 0..6 {
+        let writer = store.clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .write(move |c| {
+                    let tx = c.transaction()?;
+                    for i in 0..2 {
+                        tx.execute(
+                            "INSERT INTO ssot__Individual__dlm (ssot__Id__c, KQ_Id__c) VALUES (?1, 'BATCH')",
+                            [format!("batch-{n}-{i}")],
+                        )?;
+                    }
+                    tx.commit()
+                })
+                .await
+                .unwrap()
+                .unwrap();
+        }));
+        let reader = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let batch = reader
+                .read(|c| {
+                    c.query_row(
+                        "SELECT COUNT(*), (SELECT COUNT(*) FROM UnifiedIndividual WHERE Email IS NOT NULL)
+                         FROM ssot__Individual__dlm WHERE KQ_Id__c = 'BATCH'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(batch % 2, 0, "a read saw half a write transaction");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM ssot__Individual__dlm WHERE KQ_Id__c = 'BATCH'"
+        )
+        .await,
+        12
     );
     // Two stores in one process do not share data.
     let other = Store::open(None, &default_org()).unwrap();
@@ -517,4 +564,59 @@ async fn a_bad_cell_names_object_line_and_field() {
             && err.contains("ssot__HasOptedOutTracking__c"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_db_file_from_another_model_is_refused() {
+    let scratch = Scratch::new("other-model");
+    let path = scratch.0.join("emulator.db");
+    drop(Store::open(Some(&path), &default_org()).unwrap());
+    let s = Scratch::copy_of_default("other-model-dir");
+    let model = s.0.join("model/UnifiedIndividual__dlm.toml");
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(
+        &model,
+        text + "\n[[fields]]\nname = \"ssot__Extra__c\"\ntype = \"varchar\"\n",
+    )
+    .unwrap();
+    let org = Org::load(&FixtureSource::Dir(s.0.clone())).unwrap();
+    let err = Store::open(Some(&path), &org)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("different data model"), "{err}");
+}
+
+#[tokio::test]
+async fn json_lines_rows_seed_too() {
+    let s = Scratch::copy_of_default("jsonl");
+    std::fs::remove_file(s.0.join("rows/ssot__ContactPointPhone__dlm.csv")).unwrap();
+    std::fs::write(
+        s.0.join("rows/ssot__ContactPointPhone__dlm.jsonl"),
+        concat!(
+            r#"{"ssot__Id__c": "p1", "ssot__TelephoneNumber__c": "whatsapp:+14155550142", "ssot__IsSMSCapable__c": true, "ssot__CreatedDate__c": "2024-03-22T07:47:10+02:00"}"#,
+            "\n\n",
+            r#"{"ssot__Id__c": "p2", "ssot__IsSMSCapable__c": null}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let org = Org::load(&FixtureSource::Dir(s.0.clone())).unwrap();
+    let store = Store::open(None, &org).unwrap();
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM ssot__ContactPointPhone__dlm").await,
+        2
+    );
+    let created = store
+        .read(|c| {
+            c.query_row(
+                "SELECT ssot__CreatedDate__c FROM ssot__ContactPointPhone__dlm WHERE ssot__IsSMSCapable__c = 1",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created, "2024-03-22T05:47:10.000Z");
 }

@@ -13,12 +13,17 @@
 
 pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod embedded;
 pub mod health;
+pub mod ingest;
+pub mod metrics;
 pub mod policy;
 pub mod proxy;
+pub mod ratelimit;
+pub mod retry;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

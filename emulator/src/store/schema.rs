@@ -16,13 +16,22 @@ use super::StoreError;
 /// Layout version of what the store itself creates; bump on changes.
 const LAYOUT: &str = "1";
 
-/// Creates the tables and indexes of every non-view object, then the views,
-/// checking each view's columns against its fields.
-pub(crate) fn create(conn: &Connection, model: &DataModel) -> Result<(), StoreError> {
+/// Creates the table of every non-view object.
+pub(crate) fn create_tables(conn: &Connection, model: &DataModel) -> Result<(), StoreError> {
     for object in model.objects.iter().filter(|o| o.view_sql.is_none()) {
         conn.execute_batch(&create_table_sql(object))
             .map_err(|e| seed_err(object, format!("cannot create table: {e}")))?;
     }
+    Ok(())
+}
+
+/// Creates the indexes (after seeding: building them once is faster than
+/// updating them row by row), then the views, checking each view's columns
+/// against its fields.
+pub(crate) fn create_indexes_and_views(
+    conn: &Connection,
+    model: &DataModel,
+) -> Result<(), StoreError> {
     for object in &model.objects {
         for r in &object.relationships {
             for (entity, attribute) in [

@@ -8,7 +8,7 @@
 //! CSV cell (or JSON `null`, or a missing JSON key) is NULL. A value that does
 //! not fit its type stops the start with the object, line and field.
 
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params_from_iter, Connection};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -49,7 +49,6 @@ pub(crate) fn seed(
         })
         .collect::<Result<Vec<&FieldDef>, _>>()?;
     let mut insert = conn.prepare(&insert_sql(object, &fields))?;
-    let mut values: Vec<Value> = Vec::with_capacity(fields.len());
     let mut count = 0;
     let mut record = csv::StringRecord::new();
     loop {
@@ -62,10 +61,13 @@ pub(crate) fn seed(
             }
         }
         let line = record.position().map_or(0, |p| p.line());
-        values.clear();
-        for (cell, field) in record.iter().zip(&fields) {
-            values.push(text_value(field.ty, cell).map_err(|m| fail(line, Some(&field.name), m))?);
-        }
+        let values = record
+            .iter()
+            .zip(&fields)
+            .map(|(cell, field)| {
+                borrowed_value(field.ty, cell).map_err(|m| fail(line, Some(&field.name), m))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         insert
             .execute(params_from_iter(values.iter()))
             .map_err(|e| fail(line, None, e.to_string()))?;
@@ -120,6 +122,22 @@ fn insert_sql(object: &ObjectDef, fields: &[&FieldDef]) -> String {
     )
 }
 
+/// [`text_value`] without copying text that is stored as written.
+fn borrowed_value(ty: DcType, text: &str) -> Result<ToSqlOutput<'_>, String> {
+    let as_is = !text.is_empty()
+        && match ty {
+            DcType::Varchar => true,
+            DcType::Date => is_canonical_date(text),
+            DcType::Timestamp => is_canonical_timestamp(text),
+            _ => false,
+        };
+    if as_is {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())))
+    } else {
+        text_value(ty, text).map(ToSqlOutput::Owned)
+    }
+}
+
 /// The SQLite value of a text cell of type `ty`.
 pub(crate) fn text_value(ty: DcType, text: &str) -> Result<Value, String> {
     if text.is_empty() {
@@ -142,6 +160,8 @@ pub(crate) fn text_value(ty: DcType, text: &str) -> Result<Value, String> {
             Ok(v) if v.is_finite() => Value::Real(v),
             _ => return Err(bad("a number")),
         },
+        DcType::Date if is_canonical_date(text) => Value::Text(text.to_owned()),
+        DcType::Timestamp if is_canonical_timestamp(text) => Value::Text(text.to_owned()),
         DcType::Date => {
             let date = Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
                 .map_err(|_| bad("a DATE (yyyy-MM-dd)"))?;
@@ -167,6 +187,47 @@ fn json_value(ty: DcType, json: &serde_json::Value) -> Result<Value, String> {
         }
         (other, _) => Err(format!("`{other}` is not a {}", ty.v2_name())),
     }
+}
+
+/// Whether `text` is a valid `yyyy-MM-dd` date. A fast path: fixture files
+/// hold thousands of dates already in stored form, and the general parser is
+/// slow in debug builds, which tests and `cargo run` use.
+fn is_canonical_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let (Some(y), Some(m), Some(d)) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]))
+    else {
+        return false;
+    };
+    let Ok(month) = time::Month::try_from(m as u8) else {
+        return false;
+    };
+    d >= 1 && d <= u32::from(time::util::days_in_month(month, y as i32))
+}
+
+/// Whether `text` is already in stored timestamp form
+/// (`2024-03-22T05:47:10.000Z`) and valid; see [`is_canonical_date`].
+fn is_canonical_timestamp(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 24
+        && is_canonical_date(&text[..10])
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && b[23] == b'Z'
+        && digits(&b[11..13]).is_some_and(|h| h < 24)
+        && digits(&b[14..16]).is_some_and(|m| m < 60)
+        && digits(&b[17..19]).is_some_and(|s| s < 60)
+        && digits(&b[20..23]).is_some()
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
 }
 
 /// `2024-03-22T05:47:10.000Z`: the stored form of every timestamp.
@@ -207,6 +268,13 @@ mod tests {
             Ok(Value::Text("2024-02-29".into()))
         );
         assert!(text_value(DcType::Date, "2023-02-29").is_err());
+        assert!(text_value(DcType::Date, "2023-13-01").is_err());
+        assert!(text_value(DcType::Timestamp, "2024-03-22T24:47:10.000Z").is_err());
+        assert!(text_value(DcType::Timestamp, "2024-02-30T05:47:10.000Z").is_err());
+        assert_eq!(
+            text_value(DcType::Timestamp, "2024-03-22T05:47:10.123Z"),
+            Ok(Value::Text("2024-03-22T05:47:10.123Z".into()))
+        );
         assert!(text_value(DcType::Boolean, "yes").is_err());
         assert!(text_value(DcType::Integer, "9999999999").is_err());
     }

@@ -21,20 +21,17 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 /// Consumer key of the main app (`api refresh_token cdp_*`, run-as integration user).
+/// Secrets and passwords come from the running org (`TestEnv::secret`, `TestEnv::password`).
 pub const CLIENT_ID: &str = "emulator-client-id";
-pub const CLIENT_SECRET: &str = "emulator-client-secret";
 /// An app with only `api cdp_ingest_api`.
 pub const INGEST_CLIENT_ID: &str = "emulator-ingest-only-client-id";
-pub const INGEST_CLIENT_SECRET: &str = "emulator-ingest-only-secret";
 
 /// Pre-authorized, holds "Data Cloud Admin".
 pub const USER: &str = "integration_user@yourcompany.com";
-pub const USER_PASSWORD: &str = "emulator-password";
 /// Active but not pre-authorized for the apps.
 pub const UNAPPROVED_USER: &str = "unapproved_user@yourcompany.com";
 /// Pre-authorized, but without a Data Cloud permission set.
 pub const NO_DC_USER: &str = "no_datacloud_user@yourcompany.com";
-pub const NO_DC_PASSWORD: &str = "emulator-password";
 
 /// JWT bearer grant type.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -67,12 +64,14 @@ pub async fn start_with(config: EmulatorConfig) -> TestEnv {
     TestEnv { emu, client }
 }
 
-/// HTTPS, generated certificate, the test org, in-memory database.
+/// HTTPS, generated certificate, the built-in default org, in-memory database.
 pub fn test_config() -> EmulatorConfig {
-    EmulatorConfig {
-        fixtures: FixtureSource::Inline(Arc::new(test_org())),
-        ..EmulatorConfig::default()
-    }
+    EmulatorConfig::default()
+}
+
+/// The built-in default org, to edit for a test.
+pub fn default_org() -> Org {
+    Org::load(&FixtureSource::Builtin).expect("built-in org loads")
 }
 
 impl TestEnv {
@@ -250,9 +249,9 @@ pub fn user_mut<'o>(org: &'o mut Org, username: &str) -> &'o mut User {
         .expect("user in org")
 }
 
-/// An EmulatorConfig like [`test_config`] with the test org edited by `edit`.
+/// An EmulatorConfig like [`test_config`] with the default org edited by `edit`.
 pub fn config_with_org(edit: impl FnOnce(&mut Org)) -> EmulatorConfig {
-    let mut org = test_org();
+    let mut org = default_org();
     edit(&mut org);
     EmulatorConfig {
         fixtures: FixtureSource::Inline(Arc::new(org)),
@@ -271,68 +270,4 @@ pub fn app_private_key_pem() -> String {
 pub fn sign_assertion(claims: &Value) -> String {
     let key = EncodingKey::from_rsa_pem(app_private_key_pem().as_bytes()).expect("RSA key");
     jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &key).expect("sign")
-}
-
-/// The org the tests run against, as the spec describes the default org.
-pub fn test_org() -> Org {
-    let scopes = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
-    let app = |name: &str, id: &str, secret: &str, sc: &str, run_as: Option<&str>| ConnectedApp {
-        name: name.into(),
-        client_id: id.into(),
-        client_secret: secret.into(),
-        certificate_pem: APP_CERT_PEM.into(),
-        scopes: scopes(sc),
-        admin_approved_only: true,
-        preauthorized_users: vec![USER.into(), NO_DC_USER.into()],
-        run_as: run_as.map(Into::into),
-        active: true,
-    };
-    let user = |name: &str, id: &str, password: &str, sets: &[&str]| User {
-        username: name.into(),
-        user_id: id.into(),
-        password: password.into(),
-        profile: "API Only".into(),
-        permission_sets: sets.iter().map(|s| s.to_string()).collect(),
-        active: true,
-    };
-    Org {
-        org_id: "00D5g00000EmuL8".into(),
-        org_id18: "00D5g00000EmuL8EAJ".into(),
-        name: "dc-emulator test org".into(),
-        tenant_id: "a360/local/00D5g00000EmuL8EAJ".into(),
-        apps: vec![
-            app(
-                "Emulator Client",
-                CLIENT_ID,
-                CLIENT_SECRET,
-                "api refresh_token cdp_query_api cdp_profile_api cdp_ingest_api",
-                Some(USER),
-            ),
-            app(
-                "Emulator Ingest Only",
-                INGEST_CLIENT_ID,
-                INGEST_CLIENT_SECRET,
-                "api cdp_ingest_api",
-                Some(USER),
-            ),
-        ],
-        users: vec![
-            user(
-                USER,
-                "0055g00000EmuA1AAJ",
-                USER_PASSWORD,
-                &["Data Cloud Admin"],
-            ),
-            user(
-                UNAPPROVED_USER,
-                "0055g00000EmuA2AAJ",
-                "emulator-password",
-                &["Data Cloud Admin"],
-            ),
-            user(NO_DC_USER, "0055g00000EmuA3AAJ", NO_DC_PASSWORD, &[]),
-        ],
-        dataspaces: vec!["default".into()],
-        model: Default::default(),
-        rows: vec![],
-    }
 }

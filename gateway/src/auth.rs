@@ -162,6 +162,7 @@ impl fmt::Display for TokenFailure {
 /// All upstream credentials of the gateway.
 pub struct Tokens {
     upstream: Upstream,
+    metrics: Arc<crate::metrics::Metrics>,
     settings: CredentialSettings,
     login_url: String,
     core: Arc<TokenCell>,
@@ -180,10 +181,16 @@ impl fmt::Debug for Tokens {
 }
 
 impl Tokens {
-    pub fn new(upstream: Upstream, settings: CredentialSettings, login_url: String) -> Arc<Self> {
+    pub fn new(
+        upstream: Upstream,
+        settings: CredentialSettings,
+        login_url: String,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Arc<Self> {
         let default_label = format!("data_cloud:{}", settings.dataspace);
         Arc::new(Tokens {
             upstream,
+            metrics,
             settings,
             login_url,
             core: Arc::new(TokenCell::new("core")),
@@ -325,6 +332,7 @@ impl Tokens {
         let started = std::time::Instant::now();
         let result = grant::core_token(&self.upstream, &self.settings, &self.login_url).await;
         log_fetch(self.settings.flow.step(), started, &result);
+        self.count(crate::metrics::TokenKind::Core, &result);
         result
     }
 
@@ -342,7 +350,25 @@ impl Tokens {
             result = grant::exchange(&self.upstream, &self.settings, &core, dataspace).await;
         }
         log_fetch("a360_exchange", started, &result);
+        self.count(crate::metrics::TokenKind::DataCloud, &result);
         result
+    }
+
+    fn count(&self, kind: crate::metrics::TokenKind, result: &Result<Token, TokenError>) {
+        use crate::metrics::TokenFailure as M;
+        match result {
+            Ok(_) => self.metrics.record_token_fetch(kind),
+            Err(e) => self.metrics.record_token_failure(
+                kind,
+                match &e.failure {
+                    TokenFailure::Rejected { status, .. } if *status >= 500 => M::ServerError,
+                    TokenFailure::Rejected { .. } => M::Rejected,
+                    TokenFailure::Unreachable(m) if m.contains("did not answer") => M::Timeout,
+                    TokenFailure::Unreachable(_) => M::Transport,
+                    TokenFailure::BadResponse(_) | TokenFailure::Local(_) => M::BadResponse,
+                },
+            ),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! (`config/validate.rs`). Anything wrong stops start-up with a message that
 //! names the key; `serve --check-config` stops right after this stage.
 
+pub mod components;
 pub mod keys;
 pub mod raw;
 pub mod secret;
@@ -29,9 +30,8 @@ pub struct GatewayConfig {
     pub facade: FacadeSettings,
     pub log: LogSettings,
     pub clients: Clients,
-    /// Tables of the pipeline components (cache, ingest, retry, ratelimit),
-    /// validated by each component.
-    pub components: ComponentTables,
+    /// The pipeline components' settings (`config/components.rs`).
+    pub components: Components,
 }
 
 #[derive(Debug, Clone)]
@@ -148,14 +148,14 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
-/// Raw tables of the components configured under `[cache]`, `[ingest]`,
-/// `[retry]` and `[ratelimit]`.
-#[derive(Debug, Clone, Default)]
-pub struct ComponentTables {
-    pub cache: Option<toml::Table>,
-    pub ingest: Option<toml::Table>,
-    pub retry: Option<toml::Table>,
-    pub ratelimit: Option<toml::Table>,
+/// Settings of the pipeline components.
+#[derive(Debug, Clone)]
+pub struct Components {
+    pub cache: crate::cache::CacheConfig,
+    pub ingest: crate::ingest::IngestLimits,
+    pub retry: crate::retry::RetryPolicy,
+    /// `None`: no upstream rate limit.
+    pub ratelimit: Option<crate::ratelimit::RateLimitConfig>,
 }
 
 /// Errors that stop start-up, each naming the key at fault.

@@ -44,8 +44,11 @@ pub use config::{ConfigError, GatewayConfig};
 
 use auth::facade::Facade;
 use auth::Tokens;
+use cache::QueryCache;
+use metrics::Metrics;
 use proxy::upstream::Upstream;
 use proxy::Proxy;
+use ratelimit::RateLimiter;
 
 /// Errors that stop the gateway from starting.
 #[derive(Debug, thiserror::Error)]
@@ -94,13 +97,20 @@ impl Gateway {
             .clone()
             .unwrap_or_else(|| advertised_host(addr));
         let base_url = format!("https://{public_host}");
+        let metrics = Arc::new(Metrics::new(&proxy::route::LABELS));
+        let route_ids = proxy::route::LABELS
+            .iter()
+            .map(|l| metrics.route(l))
+            .collect();
         let tokens = Tokens::new(
             upstream.clone(),
             config.credentials.clone(),
             config.upstream.login_url.clone(),
+            metrics.clone(),
         );
         tokens.start();
         let open = config.is_open();
+        let components = &config.components;
         let proxy = Arc::new(Proxy {
             tokens,
             upstream,
@@ -112,6 +122,20 @@ impl Gateway {
             clients: config.clients.clone(),
             max_buffered_body: config.server.max_buffered_body,
             body_timeout: config.upstream.response_timeout,
+            cache: QueryCache::new(components.cache.clone()),
+            cache_enabled: components.cache.enabled,
+            cache_max_result: components.cache.max_result_bytes,
+            ingest: components.ingest.clone(),
+            retry: {
+                let m = metrics.clone();
+                components
+                    .retry
+                    .clone()
+                    .on_retry(move |r| m.record_retry(r))
+            },
+            limiter: components.ratelimit.map(RateLimiter::new),
+            metrics,
+            route_ids,
         });
         if open {
             tracing::warn!(

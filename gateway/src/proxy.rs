@@ -5,34 +5,44 @@
 //!    (`proxy/route.rs`); local routes (health, OAuth facade) end here;
 //! 2. **admit** — who is calling: API key, gateway-issued token, or the
 //!    anonymous client of open mode (`policy.rs`, `auth/facade.rs`);
-//! 3. **limits** — read the body when it must be inspected or kept for a
-//!    replay, check the client's policy (direction, operation, objects);
-//!    rate limits and ingestion limits hook in here;
-//! 4. **cache lookup** — answer repeated queries without going upstream;
+//! 3. **limits** — check the client's policy (direction, operation, objects);
+//!    read the body when it must be inspected or kept for a replay; streaming
+//!    ingestion is held to the batch limits, refused or split
+//!    (`proxy/limits.rs`, `crate::ingest`);
+//! 4. **cache lookup** — repeated queries are answered from memory
+//!    (`proxy/cached.rs`, `crate::cache`); on a miss phases 5–7 run inside
+//!    the cache's fetch;
 //! 5. **token** — the upstream token for the route (`auth.rs`), a clone of an
 //!    `Arc` on the hot path;
-//! 6. **forward** — rewrite and send (`proxy/forward.rs`, `proxy/upstream.rs`);
-//!    on a 401 drop the token, fetch one fresh one and resend once;
-//! 7. **store** — keep a cacheable response;
-//! 8. **log** — one access-log line (`telemetry.rs`), in [`Proxy::handle`].
+//! 6. **forward** — rewrite and send (`proxy/forward.rs`, `proxy/send.rs`):
+//!    a rate-limit slot per upstream call (`crate::ratelimit`), retries of
+//!    replayable requests (`crate::retry`), and on a 401 one fresh token and
+//!    one resend;
+//! 7. **store** — the cache keeps a storable answer;
+//! 8. **log** — one access-log line (`telemetry.rs`) and the request metrics
+//!    (`crate::metrics`), in [`Proxy::handle`].
 //!
 //! Errors from any phase are a [`ProxyError`] and become a response in one
 //! place (`proxy/error.rs`). See `docs/request-lifecycle.md`.
 
+mod cached;
 pub mod context;
 pub mod error;
 pub mod forward;
+mod limits;
 pub mod route;
+pub mod send;
 pub mod upstream;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+use http::uri::PathAndQuery;
+use http::{header, HeaderMap, Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Deserialize;
@@ -40,12 +50,20 @@ use serde::Deserialize;
 use crate::auth::facade::Facade;
 use crate::auth::{Token, TokenKind, Tokens};
 use crate::body::Body;
+use crate::cache::{QueryCache, QueryEndpoint};
+use crate::ingest::{IngestLimits, IngestOp};
+use crate::metrics::{Metrics, RouteId};
 use crate::policy::{Access, Client, Clients, Policy};
+use crate::ratelimit::RateLimiter;
+use crate::retry::{RequestClass, RetryPolicy};
+use cached::Scope;
 pub use context::Context;
 use context::X_REQUEST_ID;
 pub use error::ProxyError;
 use forward::X_API_KEY;
+use limits::IngestStep;
 use route::{Op, Route};
+use send::Outbound;
 use upstream::Upstream;
 
 /// Largest body accepted by the OAuth facade endpoints.
@@ -66,6 +84,16 @@ pub struct Proxy {
     pub max_buffered_body: usize,
     /// Bound on receiving a buffered request body.
     pub body_timeout: Duration,
+    pub cache: QueryCache,
+    pub cache_enabled: bool,
+    /// `cache.max_result_bytes`: most bytes read of one upstream answer.
+    pub cache_max_result: usize,
+    pub ingest: IngestLimits,
+    pub retry: RetryPolicy,
+    pub limiter: Option<RateLimiter>,
+    pub metrics: Arc<Metrics>,
+    /// Metrics ids by `Route::ordinal`.
+    pub route_ids: Vec<RouteId>,
 }
 
 /// The admitted caller of one request.
@@ -97,6 +125,10 @@ impl Proxy {
             Err(e) => e.into_response(route.shape(), &ctx.request_id),
         };
         crate::telemetry::access_log(&ctx, resp.status());
+        if let Some(id) = self.route_ids.get(route.ordinal()) {
+            self.metrics
+                .record_request(*id, resp.status(), ctx.started.elapsed());
+        }
         resp
     }
 
@@ -110,8 +142,13 @@ impl Proxy {
         let op = match ctx.route {
             Route::Healthz => return Ok(crate::health::healthz()),
             Route::Readyz => return Ok(crate::health::readyz(&self.tokens)),
+            Route::Metrics => return Ok(self.metrics_page()),
             Route::OAuthToken | Route::A360Token | Route::Revoke => {
                 return self.facade_route(ctx, req).await
+            }
+            Route::CachePurge => {
+                self.admit(ctx, req.headers())?;
+                return self.purge(&req.into_parts().0);
             }
             Route::NotFound => return Err(ProxyError::NotFound),
             Route::Tenant(op) | Route::Core(op) => op,
@@ -120,23 +157,84 @@ impl Proxy {
 
         // 2. admit the client.
         let admitted = self.admit(ctx, &parts.headers)?;
+        let client_name = ctx.client.clone().unwrap_or_else(|| OPEN_CLIENT.into());
+        let scope = Scope {
+            data_space: self.data_space(&admitted, &parts.headers),
+            policy: &client_name,
+        };
 
-        // 3. limits: read what must be inspected, check the policy.
-        let body = self.read_body(op, body).await?;
-        self.check_policy(op, &parts, &body, admitted.policy())?;
-        // Hook: rate limit per client, ingestion batch limits (split/reject
-        // POST /api/v1/ingest/...) go here.
+        // 3. limits: the policy, then the body (ingestion: batch limits).
+        let ingest_op = match ctx.route {
+            Route::Tenant(Op::Ingest) => IngestOp::classify(&parts.method, parts.uri.path()),
+            _ => None,
+        };
+        let (body, split) = match ingest_op {
+            Some(iop) => {
+                // The object is in the path: refuse before reading the body.
+                self.check_policy(op, &parts, &Body::Empty, admitted.policy())?;
+                match self.plan_ingest(&parts, iop, body).await? {
+                    IngestStep::Forward(bytes) => (Body::full(bytes), None),
+                    IngestStep::Split(plan) => (Body::Empty, Some(plan)),
+                }
+            }
+            None => {
+                let body = self.read_body(op, body).await?;
+                self.check_policy(op, &parts, &body, admitted.policy())?;
+                (body, None)
+            }
+        };
+        let out = Outbound {
+            method: parts.method.clone(),
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+            headers: forward::upstream_headers(&parts.headers, &ctx.request_id),
+            class: match (op, &parts.method) {
+                (Op::Query, &Method::POST) => RequestClass::Idempotent,
+                (_, m) => RequestClass::of(m),
+            },
+        };
 
-        // 4. cache lookup. Hook: the query cache answers here (sets ctx.cache).
+        // 4. cache lookup (phases 5–7 run inside on a miss).
+        if parts.method == Method::POST && QueryEndpoint::classify(parts.uri.path()).is_some() {
+            let bytes = body.replayable().unwrap_or_default();
+            let (resp, outcome) = self
+                .cached_query(ctx, &parts, out, bytes, scope, &admitted)
+                .await?;
+            ctx.cache = outcome.into();
+            return Ok(resp);
+        }
+        if parts.method == Method::GET {
+            if let Some(page) = self.cached_page(&parts, scope).await {
+                ctx.cache = context::CacheOutcome::Hit;
+                return page;
+            }
+        }
 
         // 5. token.
         let token = self.token(ctx.route, &admitted).await?;
 
-        // 6. forward, with one retry after a 401.
-        let resp = self.forward(ctx, &parts, body, token).await?;
+        // 6. forward: split ingestion, or one request (retry, 401 → renew).
+        if let Some(plan) = split {
+            return Ok(self.send_split(ctx, &parts, out.headers, plan, token).await);
+        }
+        let resp = self
+            .send_authorized(&out, token, body, &ctx.upstream)
+            .await?;
+        Ok(forward::downstream_response(resp, &ctx.request_id))
+    }
 
-        // 7. store. Hook: the query cache keeps a cacheable response here.
-        Ok(resp)
+    /// The data space of a request: the gateway token's, the client's, the
+    /// `dataspace` header (Connect clients send it), or the default.
+    fn data_space<'a>(&'a self, admitted: &'a Admitted, headers: &'a HeaderMap) -> &'a str {
+        admitted
+            .dataspace
+            .as_deref()
+            .or(admitted.policy().dataspace.as_deref())
+            .or_else(|| headers.get("dataspace").and_then(|v| v.to_str().ok()))
+            .unwrap_or(self.tokens.default_dataspace())
     }
 
     /// Phase 2: who is calling.
@@ -250,50 +348,6 @@ impl Proxy {
             }
         };
         result.map_err(ProxyError::Token)
-    }
-
-    /// Phase 6: send upstream; after a 401 renew the token and resend once
-    /// (when the body was kept).
-    async fn forward(
-        &self,
-        ctx: &mut Context,
-        parts: &http::request::Parts,
-        body: Body,
-        token: Arc<Token>,
-    ) -> Result<Response<Body>, ProxyError> {
-        let headers = forward::upstream_headers(&parts.headers, &ctx.request_id);
-        let replay = body.replayable();
-        let req =
-            forward::upstream_request(parts, &headers, &token.authority, token.bearer(), body)?;
-        let mut resp = self.send(ctx, req).await?;
-        if resp.status() == StatusCode::UNAUTHORIZED {
-            // Revoked or expired early: one fresh token for everyone refused.
-            let fresh = self.tokens.renew(&token).await.map_err(ProxyError::Token)?;
-            if let Some(bytes) = replay {
-                ctx.retried = true;
-                let req = forward::upstream_request(
-                    parts,
-                    &headers,
-                    &fresh.authority,
-                    fresh.bearer(),
-                    Body::full(bytes),
-                )?;
-                resp = self.send(ctx, req).await?;
-            }
-        }
-        ctx.upstream_status = Some(resp.status().as_u16());
-        Ok(forward::downstream_response(resp, &ctx.request_id))
-    }
-
-    async fn send(
-        &self,
-        ctx: &mut Context,
-        req: Request<Body>,
-    ) -> Result<Response<Incoming>, ProxyError> {
-        let started = Instant::now();
-        let result = self.upstream.send(req).await;
-        ctx.add_upstream_time(started.elapsed());
-        result.map_err(ProxyError::Upstream)
     }
 
     /// The OAuth facade endpoints.

@@ -27,7 +27,7 @@ pub fn init(settings: &LogSettings) {
 pub fn access_log(ctx: &Context, status: StatusCode) {
     // Milliseconds with microsecond resolution (no float noise in the log).
     let ms = |d: std::time::Duration| d.as_micros() as f64 / 1000.0;
-    let upstream_ms = ctx.upstream_time.map(ms);
+    let upstream_ms = ctx.upstream.time().map(ms);
     tracing::info!(
         target: "dc_gateway::access",
         request_id = ctx.request_id.to_str().unwrap_or("-"),
@@ -37,8 +37,8 @@ pub fn access_log(ctx: &Context, status: StatusCode) {
         status = status.as_u16(),
         cache = ctx.cache.as_str(),
         upstream_ms,
-        upstream_status = ctx.upstream_status,
-        retried = ctx.retried,
+        upstream_status = ctx.upstream.status(),
+        retried = ctx.upstream.retried(),
         total_ms = ms(ctx.started.elapsed()),
         peer = %ctx.peer,
         "request"

@@ -6,6 +6,7 @@
 
 mod integration {
     pub mod common;
+    mod components;
     mod config;
     mod facade;
     mod forward;

@@ -134,7 +134,7 @@ async fn call(
 ) -> Result<Value, TokenError> {
     let (status, body) = upstream.post_form(uri, form).await.map_err(|e| {
         let failure = match e {
-            UpstreamError::Timeout(_) | UpstreamError::Request(_) => {
+            UpstreamError::Timeout(_) | UpstreamError::Request(_) | UpstreamError::Connect(_) => {
                 TokenFailure::Unreachable(e.to_string())
             }
             UpstreamError::Body(_) => TokenFailure::BadResponse(e.to_string()),

@@ -104,6 +104,48 @@ keys! {
         "Upper clamp of the refresh delay.";
     "facade.token_ttl_secs", "facade-token-ttl-secs", "DCGW_FACADE_TOKEN_TTL_SECS", Int, "7200",
         "Lifetime of gateway-issued tokens (`/services/oauth2/token`, `/services/a360/token` on the gateway).";
+    "cache.enabled", "cache-enabled", "DCGW_CACHE_ENABLED", Bool, "true",
+        "Answer repeated read-only queries from memory.";
+    "cache.ttl_secs", "cache-ttl-secs", "DCGW_CACHE_TTL_SECS", Int, "300",
+        "How long a query answer is served from the cache.";
+    "cache.max_bytes", "cache-max-bytes", "DCGW_CACHE_MAX_BYTES", Int, "268435456",
+        "Bound of the query cache, in bytes of stored answers.";
+    "cache.memo_max_bytes", "cache-memo-max-bytes", "DCGW_CACHE_MEMO_MAX_BYTES", Int, "16777216",
+        "Bound of the raw-body → cache-key memo, in bytes.";
+    "cache.max_result_bytes", "cache-max-result-bytes", "DCGW_CACHE_MAX_RESULT_BYTES", Int, "33554432",
+        "Largest (multi-batch) query result fetched whole to be stored.";
+    "cache.cursor_idle_secs", "cache-cursor-idle-secs", "DCGW_CACHE_CURSOR_IDLE_SECS", Int, "180",
+        "A cached multi-batch result stays pageable this long after its last page was read.";
+    "cache.cursor_ttl_secs", "cache-cursor-ttl-secs", "DCGW_CACHE_CURSOR_TTL_SECS", Int, "3600",
+        "… and at most this long in total.";
+    "cache.cursor_max_bytes", "cache-cursor-max-bytes", "DCGW_CACHE_CURSOR_MAX_BYTES", Int, "67108864",
+        "Bound of the results held for paging, in bytes.";
+    "ingest.max_records", "ingest-max-records", "DCGW_INGEST_MAX_RECORDS", Int, "50",
+        "Records per streaming insert request sent upstream (the guide's 50).";
+    "ingest.max_request_bytes", "ingest-max-request-bytes", "DCGW_INGEST_MAX_REQUEST_BYTES", Int, "200000",
+        "Bytes per ingestion request body sent upstream (Data Cloud: < 200 KB).";
+    "ingest.max_delete_ids", "ingest-max-delete-ids", "DCGW_INGEST_MAX_DELETE_IDS", Int, "200",
+        "Ids per streaming delete request sent upstream.";
+    "ingest.max_body_bytes", "ingest-max-body-bytes", "DCGW_INGEST_MAX_BODY_BYTES", Int, "33554432",
+        "Largest ingestion body a client may send (buffered to be split); larger → 413.";
+    "ingest.oversize", "ingest-oversize", "DCGW_INGEST_OVERSIZE", Str, "split",
+        "`split` a request over the limits into compliant chunks (one aggregate answer), or `reject` it with 413.";
+    "ingest.concurrency", "ingest-concurrency", "DCGW_INGEST_CONCURRENCY", Int, "4",
+        "Chunks of one split request in flight at once.";
+    "retry.max_attempts", "retry-max-attempts", "DCGW_RETRY_MAX_ATTEMPTS", Int, "3",
+        "Tries of an upstream request, the first included (1 = never retry). Only idempotent requests are retried on 429/502/503/504/timeouts.";
+    "retry.base_delay_ms", "retry-base-delay-ms", "DCGW_RETRY_BASE_DELAY_MS", Int, "100",
+        "Cap of the first jittered backoff wait; doubles per retry.";
+    "retry.max_delay_ms", "retry-max-delay-ms", "DCGW_RETRY_MAX_DELAY_MS", Int, "2000",
+        "Cap of any single backoff wait (a longer `Retry-After` still wins).";
+    "retry.max_total_ms", "retry-max-total-ms", "DCGW_RETRY_MAX_TOTAL_MS", Int, "10000",
+        "Budget for all tries and waits of one request.";
+    "ratelimit.requests_per_second", "ratelimit-requests-per-second", "DCGW_RATELIMIT_REQUESTS_PER_SECOND", Float, "0",
+        "Sustained rate of upstream calls (0 = no limit), to keep the org under its API quota.";
+    "ratelimit.burst", "ratelimit-burst", "DCGW_RATELIMIT_BURST", Int, "50",
+        "Upstream calls allowed back to back after an idle period.";
+    "ratelimit.max_wait_ms", "ratelimit-max-wait-ms", "DCGW_RATELIMIT_MAX_WAIT_MS", Int, "1000",
+        "Longest a request waits for a slot before the gateway answers 429 itself.";
     "log.level", "log-level", "DCGW_LOG_LEVEL", Str, "info",
         "tracing filter (`RUST_LOG` syntax); `RUST_LOG` wins when set.";
     "log.format", "log-format", "DCGW_LOG_FORMAT", Str, "text",

@@ -24,16 +24,14 @@ pub struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub clients: Vec<RawClient>,
-    /// Sections owned by the components wired into the pipeline (cache,
-    /// ingest limits, retry, rate limits); each validates its own table.
     #[serde(default)]
-    pub cache: Option<toml::Table>,
+    pub cache: RawCache,
     #[serde(default)]
-    pub ingest: Option<toml::Table>,
+    pub ingest: RawIngest,
     #[serde(default)]
-    pub retry: Option<toml::Table>,
+    pub retry: RawRetry,
     #[serde(default)]
-    pub ratelimit: Option<toml::Table>,
+    pub ratelimit: RawRateLimit,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,4 +114,45 @@ pub struct RawClient {
     pub objects: Option<Vec<String>>,
     /// Data space this client's requests use (default: `credentials.dataspace`).
     pub dataspace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub enabled: Option<bool>,
+    pub ttl_secs: Option<u64>,
+    pub max_bytes: Option<u64>,
+    pub memo_max_bytes: Option<u64>,
+    pub max_result_bytes: Option<u64>,
+    pub cursor_idle_secs: Option<u64>,
+    pub cursor_ttl_secs: Option<u64>,
+    pub cursor_max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngest {
+    pub max_records: Option<u64>,
+    pub max_request_bytes: Option<u64>,
+    pub max_delete_ids: Option<u64>,
+    pub max_body_bytes: Option<u64>,
+    pub oversize: Option<String>,
+    pub concurrency: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    pub max_attempts: Option<u64>,
+    pub base_delay_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
+    pub max_total_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub requests_per_second: Option<f64>,
+    pub burst: Option<u64>,
+    pub max_wait_ms: Option<u64>,
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 use super::keys::{self, Kind};
 use super::raw::{RawClient, RawConfig};
 use super::{
-    check_open_mode, ComponentTables, ConfigError, CredentialSettings, FacadeSettings, Flow,
-    GatewayConfig, ListenerTls, LogFormat, LogSettings, Origin, Override, RefreshPolicy, Secret,
-    ServerSettings, UpstreamSettings,
+    check_open_mode, ConfigError, CredentialSettings, FacadeSettings, Flow, GatewayConfig,
+    ListenerTls, LogFormat, LogSettings, Origin, Override, RefreshPolicy, Secret, ServerSettings,
+    UpstreamSettings,
 };
 use crate::auth::assertion::SigningKey;
 use crate::policy::{self, Client, Clients, Direction, Objects, Policy};
@@ -199,12 +199,7 @@ pub fn validate(
         facade,
         log,
         clients,
-        components: ComponentTables {
-            cache: raw.cache,
-            ingest: raw.ingest,
-            retry: raw.retry,
-            ratelimit: raw.ratelimit,
-        },
+        components: super::components::validate(&raw)?,
     })
 }
 

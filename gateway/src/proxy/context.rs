@@ -3,6 +3,7 @@
 //! time, retry) — everything the access log line reports.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,16 @@ pub enum CacheOutcome {
     Miss,
     /// Cacheable kind, but skipped (e.g. `Cache-Control: no-cache`).
     Bypass,
+}
+
+impl From<crate::cache::CacheOutcome> for CacheOutcome {
+    fn from(o: crate::cache::CacheOutcome) -> Self {
+        match o {
+            crate::cache::CacheOutcome::Hit => CacheOutcome::Hit,
+            crate::cache::CacheOutcome::Miss => CacheOutcome::Miss,
+            crate::cache::CacheOutcome::Bypass => CacheOutcome::Bypass,
+        }
+    }
 }
 
 impl CacheOutcome {
@@ -46,11 +57,54 @@ pub struct Context {
     /// Name of the admitted client (`open` in open mode).
     pub client: Option<Arc<str>>,
     pub cache: CacheOutcome,
-    /// Time until the upstream response head (all attempts).
-    pub upstream_time: Option<Duration>,
-    pub upstream_status: Option<u16>,
+    /// Upstream timing and outcome, shared with the closures the cache and
+    /// the ingestion driver call (hence atomics, not `&mut`).
+    pub upstream: Upstream,
+}
+
+/// What happened upstream for one request.
+#[derive(Debug, Default)]
+pub struct Upstream {
+    /// Nanoseconds spent waiting for upstream response heads (all calls).
+    nanos: AtomicU64,
+    /// Upstream calls made.
+    calls: AtomicU64,
+    /// Status of the last upstream response (0: none).
+    status: AtomicU16,
     /// The request was sent again after a 401 with a fresh token.
-    pub retried: bool,
+    retried: AtomicBool,
+}
+
+impl Upstream {
+    /// Records one upstream call that took `d` and answered `status`.
+    pub fn record(&self, d: Duration, status: Option<u16>) {
+        self.nanos.fetch_add(
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = status {
+            self.status.store(s, Ordering::Relaxed);
+        }
+    }
+
+    pub fn mark_retried(&self) {
+        self.retried.store(true, Ordering::Relaxed);
+    }
+
+    /// Total upstream time, `None` when nothing went upstream.
+    pub fn time(&self) -> Option<Duration> {
+        (self.calls.load(Ordering::Relaxed) > 0)
+            .then(|| Duration::from_nanos(self.nanos.load(Ordering::Relaxed)))
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        Some(self.status.load(Ordering::Relaxed)).filter(|s| *s != 0)
+    }
+
+    pub fn retried(&self) -> bool {
+        self.retried.load(Ordering::Relaxed)
+    }
 }
 
 impl Context {
@@ -63,15 +117,8 @@ impl Context {
             route,
             client: None,
             cache: CacheOutcome::None,
-            upstream_time: None,
-            upstream_status: None,
-            retried: false,
+            upstream: Upstream::default(),
         }
-    }
-
-    /// Adds to the upstream time.
-    pub fn add_upstream_time(&mut self, d: Duration) {
-        self.upstream_time = Some(self.upstream_time.unwrap_or_default() + d);
     }
 }
 

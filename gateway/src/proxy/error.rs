@@ -27,7 +27,7 @@ pub enum Source {
 }
 
 /// A failed request.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProxyError {
     /// No or unknown client credentials.
     #[error("unknown client: {0}")]
@@ -59,6 +59,14 @@ pub enum ProxyError {
     /// The upstream could not be reached or did not answer in time.
     #[error("{0}")]
     Upstream(UpstreamError),
+    /// Refused by a component before anything went upstream, with the
+    /// component's own tenant-shaped JSON body (ingestion limits).
+    #[error("refused ({status}): {message}")]
+    Refused {
+        status: StatusCode,
+        message: String,
+        body: Bytes,
+    },
     /// A bug or resource problem inside the gateway (cause is logged).
     #[error("internal: {0}")]
     Internal(String),
@@ -81,7 +89,7 @@ impl ProxyError {
             ProxyError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ProxyError::OAuth { status, .. } => *status,
+            ProxyError::OAuth { status, .. } | ProxyError::Refused { status, .. } => *status,
             ProxyError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::Token(_) => StatusCode::BAD_GATEWAY,
             ProxyError::Upstream(UpstreamError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
@@ -100,6 +108,7 @@ impl ProxyError {
             ProxyError::BodyTooLarge(n) => format!("Request body exceeds {n} bytes"),
             ProxyError::BadRequest(m) => m.clone(),
             ProxyError::OAuth { description, .. } => description.clone(),
+            ProxyError::Refused { message, .. } => message.clone(),
             ProxyError::TooManyRequests { .. } => "Too many requests".to_owned(),
             ProxyError::Token(e) => format!("Gateway could not authenticate upstream: {e}"),
             ProxyError::Upstream(e) => format!("Upstream unavailable: {e}"),
@@ -115,7 +124,9 @@ impl ProxyError {
             ProxyError::NotFound => "NOT_FOUND",
             ProxyError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ProxyError::BodyTooLarge(_) => "REQUEST_TOO_LARGE",
-            ProxyError::BadRequest(_) | ProxyError::OAuth { .. } => "INVALID_INPUT",
+            ProxyError::BadRequest(_) | ProxyError::OAuth { .. } | ProxyError::Refused { .. } => {
+                "INVALID_INPUT"
+            }
             ProxyError::TooManyRequests { .. } => "REQUEST_LIMIT_EXCEEDED",
             ProxyError::Token(_) => "GATEWAY_UPSTREAM_AUTH_FAILED",
             ProxyError::Upstream(_) => "GATEWAY_UPSTREAM_UNAVAILABLE",
@@ -151,6 +162,17 @@ impl ProxyError {
             Source::Internal => tracing::error!(error = %self, "internal error"),
             Source::Upstream => tracing::warn!(error = %self, "upstream error"),
             Source::Downstream => tracing::debug!(error = %self, "request refused"),
+        }
+        if let (ProxyError::Refused { body, .. }, Shape::Tenant) = (&self, shape) {
+            let mut resp = Response::new(Body::full(body.clone()));
+            *resp.status_mut() = status;
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=UTF-8"),
+            );
+            resp.headers_mut()
+                .insert(super::context::X_REQUEST_ID, request_id.clone());
+            return resp;
         }
         let message = self.public_message();
         let body = match shape {
@@ -209,6 +231,17 @@ impl ProxyError {
         }
         headers.insert(super::context::X_REQUEST_ID, request_id.clone());
         resp
+    }
+}
+
+impl crate::retry::Retryable for ProxyError {
+    fn outcome(&self) -> crate::retry::Outcome<'_> {
+        use crate::retry::Outcome;
+        match self {
+            ProxyError::Upstream(UpstreamError::Connect(_)) => Outcome::ConnectFailed,
+            ProxyError::Upstream(UpstreamError::Timeout(_)) => Outcome::TimedOut,
+            _ => Outcome::Failed,
+        }
     }
 }
 

@@ -9,13 +9,10 @@
 //! untouched, so gzip stays gzip. `x-request-id` goes both ways.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::request::Parts;
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{Request, Response, Uri, Version};
+use http::Response;
 use hyper::body::Incoming;
 
 use super::context::X_REQUEST_ID;
-use super::error::ProxyError;
 use crate::body::Body;
 
 /// The API-key header clients may use instead of `Authorization`.
@@ -68,40 +65,6 @@ pub fn upstream_headers(client: &HeaderMap, request_id: &HeaderValue) -> HeaderM
     headers
 }
 
-/// Builds the upstream request: same method, path and query, on `authority`
-/// over https, with `bearer` as `Authorization`.
-pub fn upstream_request(
-    parts: &Parts,
-    headers: &HeaderMap,
-    authority: &Authority,
-    bearer: &HeaderValue,
-    body: Body,
-) -> Result<Request<Body>, ProxyError> {
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let uri = Uri::builder()
-        .scheme(Scheme::HTTPS)
-        .authority(authority.clone())
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|e| ProxyError::Internal(format!("upstream URI: {e}")))?;
-    let mut req = Request::new(body);
-    *req.method_mut() = parts.method.clone();
-    *req.uri_mut() = uri;
-    // HTTP/1.1 on the wire object; the pool upgrades to h2 where ALPN chose it.
-    *req.version_mut() = Version::HTTP_11;
-    let out = req.headers_mut();
-    out.reserve(headers.len() + 1);
-    for (name, value) in headers {
-        out.append(name, value.clone());
-    }
-    out.insert(header::AUTHORIZATION, bearer.clone());
-    Ok(req)
-}
-
 /// The upstream response as the client gets it: hop-by-hop headers removed,
 /// body streamed, `x-request-id` set.
 pub fn downstream_response(resp: Response<Incoming>, request_id: &HeaderValue) -> Response<Body> {
@@ -150,26 +113,5 @@ mod tests {
         assert_eq!(out[header::ACCEPT_ENCODING], "gzip");
         assert_eq!(out[header::CONTENT_TYPE], "application/json");
         assert_eq!(out[X_REQUEST_ID], "rid");
-    }
-
-    #[test]
-    fn builds_the_upstream_request() {
-        let (parts, _) = Request::builder()
-            .method("POST")
-            .uri("https://gw:8443/api/v2/query?x=1")
-            .body(())
-            .unwrap()
-            .into_parts();
-        let bearer = HeaderValue::from_static("Bearer up");
-        let req = upstream_request(
-            &parts,
-            &HeaderMap::new(),
-            &"tenant.example:9443".parse().unwrap(),
-            &bearer,
-            Body::Empty,
-        )
-        .unwrap();
-        assert_eq!(req.uri(), "https://tenant.example:9443/api/v2/query?x=1");
-        assert_eq!(req.headers()[header::AUTHORIZATION], "Bearer up");
     }
 }

@@ -35,8 +35,35 @@ pub enum Route {
     Tenant(Op),
     /// `/services/data/...` → the core instance.
     Core(Op),
+    /// `GET /metrics` (Prometheus text).
+    Metrics,
+    /// `DELETE /__gateway/cache[?table=Name]`.
+    CachePurge,
     NotFound,
 }
+
+/// Every route label, in `Route::ordinal` order (metrics registers them).
+pub const LABELS: [&str; 19] = [
+    "healthz",
+    "readyz",
+    "facade.token",
+    "facade.a360",
+    "facade.revoke",
+    "tenant.query",
+    "tenant.query_more",
+    "tenant.metadata",
+    "tenant.ingest",
+    "tenant.other",
+    "core.query",
+    "core.query_more",
+    "core.metadata",
+    "core.ingest",
+    "core.other",
+    "metrics",
+    "cache.purge",
+    "not_found",
+    "other",
+];
 
 /// The JSON error shape a route answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +82,8 @@ impl Route {
         let mut segs = path.trim_start_matches('/').split('/');
         match (segs.next(), segs.next()) {
             (Some("healthz"), None) => Route::Healthz,
+            (Some("metrics"), None) => Route::Metrics,
+            (Some("__gateway"), Some("cache")) if segs.next().is_none() => Route::CachePurge,
             (Some("readyz"), None) => Route::Readyz,
             (Some("api"), Some(_version)) => Route::Tenant(tenant_op(method, path)),
             (Some("services"), Some("oauth2")) => match segs.next() {
@@ -71,30 +100,32 @@ impl Route {
         }
     }
 
-    /// Short name for the access log.
-    pub fn label(&self) -> &'static str {
+    /// Position in [`LABELS`].
+    pub fn ordinal(&self) -> usize {
+        let op = |op: &Op| match op {
+            Op::Query => 0,
+            Op::QueryMore => 1,
+            Op::Metadata => 2,
+            Op::Ingest => 3,
+            Op::Other => 4,
+        };
         match self {
-            Route::Healthz => "healthz",
-            Route::Readyz => "readyz",
-            Route::OAuthToken => "facade.token",
-            Route::A360Token => "facade.a360",
-            Route::Revoke => "facade.revoke",
-            Route::Tenant(op) => match op {
-                Op::Query => "tenant.query",
-                Op::QueryMore => "tenant.query_more",
-                Op::Metadata => "tenant.metadata",
-                Op::Ingest => "tenant.ingest",
-                Op::Other => "tenant.other",
-            },
-            Route::Core(op) => match op {
-                Op::Query => "core.query",
-                Op::QueryMore => "core.query_more",
-                Op::Metadata => "core.metadata",
-                Op::Ingest => "core.ingest",
-                Op::Other => "core.other",
-            },
-            Route::NotFound => "not_found",
+            Route::Healthz => 0,
+            Route::Readyz => 1,
+            Route::OAuthToken => 2,
+            Route::A360Token => 3,
+            Route::Revoke => 4,
+            Route::Tenant(o) => 5 + op(o),
+            Route::Core(o) => 10 + op(o),
+            Route::Metrics => 15,
+            Route::CachePurge => 16,
+            Route::NotFound => 17,
         }
+    }
+
+    /// Short name for the access log and metrics.
+    pub fn label(&self) -> &'static str {
+        LABELS[self.ordinal()]
     }
 
     /// Error shape of the route.
@@ -205,6 +236,10 @@ mod tests {
         assert_eq!(c(&Method::GET, "/readyz"), Route::Readyz);
         assert_eq!(c(&Method::GET, "/"), Route::NotFound);
         assert_eq!(c(&Method::GET, "/api"), Route::NotFound);
+        assert_eq!(c(&Method::GET, "/metrics"), Route::Metrics);
+        assert_eq!(c(&Method::DELETE, "/__gateway/cache"), Route::CachePurge);
+        assert_eq!(Route::Core(Op::QueryMore).label(), "core.query_more");
+        assert_eq!(Route::NotFound.label(), "not_found");
         assert_eq!(shape_for_path("/services/data/v1/x"), Shape::Core);
     }
 

@@ -28,6 +28,9 @@ const MAX_GRANT_RESPONSE: usize = 256 * 1024;
 /// while reading a small response).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
+    /// Could not connect: nothing was sent.
+    #[error("cannot connect upstream: {0}")]
+    Connect(String),
     #[error("upstream request failed: {0}")]
     Request(String),
     #[error("upstream did not answer within {0:?}")]
@@ -82,6 +85,7 @@ impl Upstream {
     pub async fn send(&self, req: Request<Body>) -> Result<Response<Incoming>, UpstreamError> {
         match tokio::time::timeout(self.response_timeout, self.client.request(req)).await {
             Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect(error_chain(&e))),
             Ok(Err(e)) => Err(UpstreamError::Request(error_chain(&e))),
             Err(_) => Err(UpstreamError::Timeout(self.response_timeout)),
         }

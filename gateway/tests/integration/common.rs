@@ -128,6 +128,18 @@ impl Env {
         self.query_with(sql, &[]).await
     }
 
+    /// Waits (bounded) until the gateway's start-up login and exchange are
+    /// done, so the emulator's counters stay still.
+    pub async fn wait_ready(&self) {
+        for _ in 0..400 {
+            if self.gateway.is_ready() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("gateway never became ready");
+    }
+
     pub async fn stop(self) {
         self.gateway.shutdown().await;
         self.emulator.shutdown().await;

@@ -98,7 +98,10 @@ async fn an_upstream_401_fetches_one_fresh_token_and_retries_once() {
     // The emulator now considers the gateway's Data Cloud token expired; the
     // gateway does not know yet.
     env.emulator.state().clock.advance_ms(601_000);
-    let r = env.query(SQL).await;
+    // Another statement, so the query cache cannot answer it.
+    let r = env
+        .query("SELECT ssot__Id__c FROM UnifiedIndividual__dlm LIMIT 3")
+        .await;
     rows(&r);
     assert_eq!(env.count("exchangeRequests").await, exchanges + 1);
     assert_eq!(env.count("tokenRequests").await, logins);

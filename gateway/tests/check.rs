@@ -248,6 +248,25 @@ async fn an_unknown_consumer_key_or_an_unreachable_host_has_its_row() {
     emu.shutdown().await;
 }
 
+#[tokio::test]
+async fn an_unknown_object_gets_the_query_returns_no_data_hint() {
+    let emu = emulator().await;
+    let config = config(
+        &emu,
+        CLIENT_ID,
+        USERNAME,
+        dc_gateway::embedded::PRIVATE_KEY_PEM,
+    );
+    let options = CheckOptions {
+        sql: "SELECT IndividualId FROM NoSuchObject LIMIT 1".into(),
+        ..CheckOptions::default()
+    };
+    let report = check::run(&config, &options).await;
+    assert_fails_at(&report, Step::Query, hints::QUERY_NO_DATA);
+    assert!(report.to_string().contains("NoSuchObject"), "{report}");
+    emu.shutdown().await;
+}
+
 /// The emulator's Ingestion API may not be merged yet: then the test event
 /// is refused with 404 and the report says how to set the object up; once
 /// it is, the default org's `Bridged` source accepts it with 202.
@@ -311,6 +330,29 @@ fn the_binary_exits_0_only_when_every_step_passes() {
     assert!(stdout.contains("  hint: User not approved"), "{stdout}");
     assert!(
         stdout.contains("– query: skipped (core token failed)"),
+        "{stdout}"
+    );
+
+    // An unreadable key is the key step's failure, not a crash.
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--emulator",
+            "--private-key-file",
+            "/nonexistent/host.key",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with(
+            "✘ key loads: credentials.private_key_file: cannot read /nonexistent/host.key"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  hint: JWT authentication fails"),
         "{stdout}"
     );
 }

@@ -33,7 +33,8 @@ pub enum Command_ {
     /// (stdout carries the assertion only).
     Jwt(JwtArgs),
     /// Write a 2048-bit RSA private key and a self-signed certificate to
-    /// upload to the connected app (the guide's Step 1).
+    /// upload to the connected app (the guide's Step 1); or, with
+    /// `--api-key`, print a client API key and its SHA-256.
     Keygen(KeygenArgs),
 }
 
@@ -123,8 +124,12 @@ pub struct JwtArgs {
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Directory for host.key and host.crt (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "api_key")]
+    pub out: Option<PathBuf>,
+    /// Instead: print a random API key (or client secret) for a
+    /// `[[clients]]` entry and the SHA-256 to put in the configuration.
+    #[arg(long, conflicts_with_all = ["out", "cn", "days", "force"])]
+    pub api_key: bool,
     /// Common name of the certificate's subject.
     #[arg(long, value_name = "NAME", default_value = crate::keygen::DEFAULT_CN)]
     pub cn: String,

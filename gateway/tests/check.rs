@@ -267,6 +267,47 @@ async fn an_unknown_object_gets_the_query_returns_no_data_hint() {
     emu.shutdown().await;
 }
 
+#[tokio::test]
+async fn the_client_credentials_flow_skips_the_key_and_jwt_steps() {
+    let emu = emulator().await;
+    let text = format!(
+        "[upstream]\nlogin_url = \"{}\"\n[credentials]\nflow = \"client_credentials\"\nclient_id = \"{CLIENT_ID}\"\n",
+        emu.base_url()
+    );
+    let secrets = Secrets {
+        client_secret: Some(Secret::new("emulator-client-secret")),
+        ..Secrets::default()
+    };
+    let mut config =
+        GatewayConfig::from_toml_str(&text, std::path::Path::new("."), &secrets).unwrap();
+    config.upstream.ca_pem = emu.cert_pem().map(str::to_owned);
+    let report = check::run(&config, &CheckOptions::default()).await;
+    assert!(report.passed(), "{report}");
+    assert!(matches!(
+        report.outcome(Step::Key),
+        Some(Outcome::Skipped(_))
+    ));
+    assert!(matches!(
+        report.outcome(Step::Jwt),
+        Some(Outcome::Skipped(_))
+    ));
+    assert!(matches!(
+        report.outcome(Step::Query),
+        Some(Outcome::Pass(_))
+    ));
+
+    let secrets = Secrets {
+        client_secret: Some(Secret::new("wrong")),
+        ..Secrets::default()
+    };
+    let mut config =
+        GatewayConfig::from_toml_str(&text, std::path::Path::new("."), &secrets).unwrap();
+    config.upstream.ca_pem = emu.cert_pem().map(str::to_owned);
+    let report = check::run(&config, &CheckOptions::default()).await;
+    assert_fails_at(&report, Step::CoreToken, hints::CLIENT_SECRET);
+    emu.shutdown().await;
+}
+
 /// The emulator's Ingestion API may not be merged yet: then the test event
 /// is refused with 404 and the report says how to set the object up; once
 /// it is, the default org's `Bridged` source accepts it with 202.

@@ -205,3 +205,21 @@ fn the_binary_writes_the_files_and_prints_the_next_steps() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn api_keys_hash_to_what_the_configuration_accepts() {
+    let (key, hex) = keygen::api_key();
+    assert_eq!(key.len(), 43);
+    let digest = dc_gateway::policy::parse_hex_digest(&hex).unwrap();
+    assert_eq!(digest, dc_gateway::policy::sha256(key.as_bytes()));
+    assert_ne!(keygen::api_key().0, key);
+
+    let out = Command::new(BIN)
+        .args(["keygen", "--api-key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("api_key_sha256 = \""));
+    let out = Command::new(BIN).arg("keygen").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "--out or --api-key is required");
+}

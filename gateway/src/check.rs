@@ -118,6 +118,17 @@ impl Report {
         self.steps.push(StepReport { step, outcome });
     }
 
+    /// Records a step of the chain; if it failed, marks every later step
+    /// skipped and returns true (the caller stops).
+    fn record(&mut self, step: Step, outcome: Outcome) -> bool {
+        let failed = matches!(outcome, Outcome::Fail { .. });
+        self.push(step, outcome);
+        if failed {
+            self.skip_rest(step);
+        }
+        failed
+    }
+
     /// Marks every step not yet reported as skipped because `failed` failed.
     fn skip_rest(&mut self, failed: Step) {
         for step in Step::ALL {
@@ -189,31 +200,23 @@ pub async fn run(config: &GatewayConfig, options: &CheckOptions) -> Report {
         )),
     );
 
-    let key_step = key_outcome(&settings.flow, options.certificate_pem.as_deref());
-    let jwt_step = match (&key_step, &settings.flow) {
-        (Outcome::Fail { .. }, _) => None,
-        (_, Flow::JwtBearer { .. }) => Some(jwt_outcome(config)),
-        (_, flow) => Some(Outcome::Skipped(format!(
-            "the {} flow signs no JWT",
-            flow.step()
-        ))),
+    let key = key_outcome(&settings.flow, options.certificate_pem.as_deref());
+    if report.record(Step::Key, key) {
+        return report;
+    }
+    let jwt = match &settings.flow {
+        Flow::JwtBearer { .. } => jwt_outcome(config),
+        flow => Outcome::Skipped(format!("the {} flow signs no JWT", flow.step())),
     };
-    for (step, outcome) in [(Step::Key, Some(key_step)), (Step::Jwt, jwt_step)] {
-        let Some(outcome) = outcome else { break };
-        let failed = matches!(outcome, Outcome::Fail { .. });
-        report.push(step, outcome);
-        if failed {
-            report.skip_rest(step);
-            return report;
-        }
+    if report.record(Step::Jwt, jwt) {
+        return report;
     }
 
     let upstream = match Upstream::new(&config.upstream) {
         Ok(u) => u,
         Err(e) => {
             let message = format!("upstream TLS configuration: {e}");
-            report.push(Step::CoreToken, fail(message, Some(hints::UNREACHABLE)));
-            report.skip_rest(Step::CoreToken);
+            report.record(Step::CoreToken, fail(message, Some(hints::UNREACHABLE)));
             return report;
         }
     };
@@ -224,8 +227,7 @@ pub async fn run(config: &GatewayConfig, options: &CheckOptions) -> Report {
             t
         }
         Err(e) => {
-            report.push(Step::CoreToken, token_failure(&e, false));
-            report.skip_rest(Step::CoreToken);
+            report.record(Step::CoreToken, token_failure(&e, false));
             return report;
         }
     };
@@ -241,8 +243,7 @@ pub async fn run(config: &GatewayConfig, options: &CheckOptions) -> Report {
             t
         }
         Err(e) => {
-            report.push(Step::Exchange, token_failure(&e, true));
-            report.skip_rest(Step::Exchange);
+            report.record(Step::Exchange, token_failure(&e, true));
             return report;
         }
     };
@@ -279,8 +280,7 @@ pub fn config_failure(err: &ConfigError) -> Report {
         Step::Configuration
     };
     let hint = key_related.then_some(hints::JWT_AUTH);
-    report.push(step, fail(err.to_string(), hint));
-    report.skip_rest(step);
+    report.record(step, fail(err.to_string(), hint));
     report
 }
 

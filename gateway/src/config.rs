@@ -4,7 +4,9 @@
 //! (`config/validate.rs`). Anything wrong stops start-up with a message that
 //! names the key; `serve --check-config` stops right after this stage.
 
+mod clients;
 pub mod components;
+mod credentials;
 pub mod keys;
 pub mod raw;
 pub mod secret;

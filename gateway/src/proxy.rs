@@ -25,54 +25,45 @@
 //! Errors from any phase are a [`ProxyError`] and become a response in one
 //! place (`proxy/error.rs`). See `docs/request-lifecycle.md`.
 
+mod admit;
 mod cached;
 pub mod context;
 pub mod error;
 pub mod forward;
 mod limits;
+mod oauth;
 pub mod route;
 pub mod send;
 pub mod upstream;
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::uri::PathAndQuery;
-use http::{header, HeaderMap, Method, Request, Response};
+use http::{HeaderMap, Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use serde::Deserialize;
 
 use crate::auth::facade::Facade;
-use crate::auth::{Token, TokenKind, Tokens};
+use crate::auth::{Token, Tokens};
 use crate::body::Body;
 use crate::cache::{QueryCache, QueryEndpoint};
 use crate::ingest::{IngestLimits, IngestOp};
 use crate::metrics::{Metrics, RouteId};
-use crate::policy::{Access, Client, Clients, Policy};
+use crate::policy::Clients;
 use crate::ratelimit::RateLimiter;
 use crate::retry::{RequestClass, RetryPolicy};
+use admit::{Admitted, OPEN_CLIENT};
 use cached::Scope;
 pub use context::Context;
 use context::X_REQUEST_ID;
 pub use error::ProxyError;
-use forward::X_API_KEY;
 use limits::IngestStep;
 use route::{Op, Route};
 use send::Outbound;
 use upstream::Upstream;
-
-/// Largest body accepted by the OAuth facade endpoints.
-const MAX_OAUTH_BODY: usize = 64 * 1024;
-
-/// Rights of the anonymous client in open mode.
-static OPEN_POLICY: LazyLock<Policy> = LazyLock::new(Policy::open);
-/// Name the access log shows for the anonymous client.
-const OPEN_CLIENT: &str = "open";
 
 /// Everything the pipeline needs, shared by all connections.
 pub struct Proxy {
@@ -94,19 +85,6 @@ pub struct Proxy {
     pub metrics: Arc<Metrics>,
     /// Metrics ids by `Route::ordinal`.
     pub route_ids: Vec<RouteId>,
-}
-
-/// The admitted caller of one request.
-struct Admitted {
-    client: Option<Arc<Client>>,
-    /// Data space bound to a gateway-issued Data Cloud token.
-    dataspace: Option<String>,
-}
-
-impl Admitted {
-    fn policy(&self) -> &Policy {
-        self.client.as_ref().map_or(&OPEN_POLICY, |c| &c.policy)
-    }
 }
 
 impl Proxy {
@@ -237,58 +215,6 @@ impl Proxy {
             .unwrap_or(self.tokens.default_dataspace())
     }
 
-    /// Phase 2: who is calling.
-    fn admit(&self, ctx: &mut Context, headers: &HeaderMap) -> Result<Admitted, ProxyError> {
-        let open = self.clients.is_empty();
-        let api_key = headers.get(X_API_KEY).and_then(|v| v.to_str().ok());
-        let bearer = bearer(headers);
-        let admitted = if let (Some(key), false) = (api_key, open) {
-            let client = self
-                .clients
-                .by_api_key(key)
-                .ok_or(ProxyError::Unauthenticated("API key not recognised"))?;
-            Admitted {
-                client: Some(client),
-                dataspace: None,
-            }
-        } else if let Some(session) = bearer.and_then(|t| self.facade.session(t)) {
-            let fits = matches!(
-                (ctx.route, session.kind),
-                (Route::Tenant(_), TokenKind::DataCloud) | (Route::Core(_), TokenKind::Core)
-            );
-            if !fits && !open {
-                return Err(ProxyError::Unauthenticated(
-                    "a gateway-issued core token opens /services/data, a Data Cloud token opens /api",
-                ));
-            }
-            Admitted {
-                client: session.client.clone(),
-                dataspace: session.dataspace.clone(),
-            }
-        } else if open {
-            Admitted {
-                client: None,
-                dataspace: None,
-            }
-        } else if let Some(client) = bearer.and_then(|t| self.clients.by_api_key(t)) {
-            Admitted {
-                client: Some(client),
-                dataspace: None,
-            }
-        } else if bearer.is_some() {
-            return Err(ProxyError::Unauthenticated("bearer token not recognised"));
-        } else {
-            return Err(ProxyError::Unauthenticated(
-                "no credentials: send x-api-key or a gateway-issued bearer token",
-            ));
-        };
-        ctx.client = Some(match &admitted.client {
-            Some(c) => c.name.clone(),
-            None => OPEN_CLIENT.into(),
-        });
-        Ok(admitted)
-    }
-
     /// Phase 3a: buffer the body when it must be inspected (queries) or is
     /// small enough to keep for a replay; stream it otherwise.
     async fn read_body(&self, op: Op, body: Incoming) -> Result<Body, ProxyError> {
@@ -305,36 +231,6 @@ impl Proxy {
         Ok(Body::full(bytes))
     }
 
-    /// Phase 3b: the client's policy.
-    fn check_policy(
-        &self,
-        op: Op,
-        parts: &http::request::Parts,
-        body: &Body,
-        policy: &Policy,
-    ) -> Result<(), ProxyError> {
-        let bytes = body.replayable();
-        let sql_body: Option<SqlBody<'_>> = bytes
-            .as_ref()
-            .filter(|_| matches!(op, Op::Query | Op::Ingest))
-            .and_then(|b| serde_json::from_slice(b).ok());
-        let access = match op {
-            Op::Query => Access::Query {
-                sql: sql_body.as_ref().and_then(|b| b.sql.as_deref()),
-            },
-            Op::QueryMore => Access::Query { sql: None },
-            Op::Metadata => Access::Metadata,
-            Op::Ingest => Access::Ingest {
-                object: route::ingest_object(parts.uri.path())
-                    .or_else(|| sql_body.as_ref().and_then(|b| b.object.as_deref())),
-            },
-            Op::Other => Access::Other {
-                write: !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS),
-            },
-        };
-        policy.check(access).map_err(ProxyError::Forbidden)
-    }
-
     /// Phase 5: the upstream token for the route.
     async fn token(&self, route: Route, admitted: &Admitted) -> Result<Arc<Token>, ProxyError> {
         let result = match route {
@@ -349,50 +245,6 @@ impl Proxy {
         };
         result.map_err(ProxyError::Token)
     }
-
-    /// The OAuth facade endpoints.
-    async fn facade_route(
-        &self,
-        ctx: &mut Context,
-        req: Request<Incoming>,
-    ) -> Result<Response<Body>, ProxyError> {
-        let allowed = match ctx.route {
-            Route::Revoke => matches!(*req.method(), Method::POST | Method::GET),
-            _ => req.method() == Method::POST,
-        };
-        if !allowed {
-            return Err(ProxyError::MethodNotAllowed);
-        }
-        let (parts, body) = req.into_parts();
-        let body = read_limited(body, MAX_OAUTH_BODY, self.body_timeout).await?;
-        let params = oauth_params(parts.uri.query(), &parts.headers, &body);
-        ctx.client = params.get("client_id").map(|c| c.as_str().into());
-        match ctx.route {
-            Route::OAuthToken => self.facade.token(&params, &self.tokens).await,
-            Route::A360Token => self.facade.exchange(&params, &self.tokens).await,
-            _ => self.facade.revoke(&params),
-        }
-    }
-}
-
-/// The fields of a JSON body the policy reads (query SQL, bulk job object),
-/// borrowed from the body where possible.
-#[derive(Deserialize)]
-struct SqlBody<'a> {
-    #[serde(borrow, default)]
-    sql: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    object: Option<Cow<'a, str>>,
-}
-
-/// The token of `Authorization: Bearer …` (or `OAuth …`).
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    let token = token.trim();
-    ((scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth"))
-        && !token.is_empty())
-    .then_some(token)
 }
 
 /// Reads a whole body under a size cap and a time bound.
@@ -411,49 +263,5 @@ async fn read_limited(body: Incoming, limit: usize, within: Duration) -> Result<
         Ok(Err(_)) => Err(ProxyError::BadRequest(
             "request body could not be read".into(),
         )),
-    }
-}
-
-/// OAuth parameters: the query string merged with a form body (the body
-/// wins); `salesforce-cdp-connector` sends everything in the query string.
-fn oauth_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
-    let mut params = HashMap::new();
-    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        params
-            .entry(k.into_owned())
-            .or_insert_with(|| v.into_owned());
-    }
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
-    if !body.is_empty() && !is_json {
-        for (k, v) in form_urlencoded::parse(body) {
-            params.insert(k.into_owned(), v.into_owned());
-        }
-    }
-    params
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn oauth_params_merge_query_and_form() {
-        let h = HeaderMap::new();
-        let p = oauth_params(Some("a=1&b=2"), &h, b"b=3&c=4");
-        assert_eq!(p["a"], "1");
-        assert_eq!(p["b"], "3");
-        assert_eq!(p["c"], "4");
-    }
-
-    #[test]
-    fn bearer_tokens() {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
-        assert_eq!(bearer(&h), Some("abc"));
-        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
-        assert_eq!(bearer(&h), None);
     }
 }

@@ -5,18 +5,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::keys::{self, Kind};
-use super::raw::{RawClient, RawConfig};
+use super::raw::RawConfig;
 use super::{
-    check_open_mode, ConfigError, CredentialSettings, FacadeSettings, Flow, GatewayConfig,
-    ListenerTls, LogFormat, LogSettings, Origin, Override, RefreshPolicy, Secret, ServerSettings,
-    UpstreamSettings,
+    check_open_mode, ConfigError, FacadeSettings, GatewayConfig, ListenerTls, LogFormat,
+    LogSettings, Origin, Override, Secret, ServerSettings, UpstreamSettings,
 };
-use crate::auth::assertion::SigningKey;
-use crate::policy::{self, Client, Clients, Direction, Objects, Policy};
+use crate::policy::{Client, Clients};
 
 /// Secrets given as values rather than files (environment, or code such as
 /// `serve --emulator`). Never printed.
@@ -123,7 +120,7 @@ fn set_path(table: &mut toml::Table, dotted: &str, value: toml::Value) {
     }
 }
 
-fn resolve(base: &Path, p: &Path) -> PathBuf {
+pub(super) fn resolve(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_owned()
     } else {
@@ -131,12 +128,12 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-fn read_file(key: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+pub(super) fn read_file(key: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     std::fs::read(path)
         .map_err(|e| ConfigError::invalid(key, format!("cannot read {}: {e}", path.display())))
 }
 
-fn secs(key: &str, v: Option<u64>, default: u64) -> Result<Duration, ConfigError> {
+pub(super) fn secs(key: &str, v: Option<u64>, default: u64) -> Result<Duration, ConfigError> {
     let v = v.unwrap_or(default);
     if v == 0 {
         return Err(ConfigError::invalid(key, "must be at least 1 second"));
@@ -152,7 +149,7 @@ pub fn validate(
 ) -> Result<GatewayConfig, ConfigError> {
     let server = server(&raw, base)?;
     let upstream = upstream(&raw, base)?;
-    let credentials = credentials(&raw, base, secrets)?;
+    let credentials = super::credentials::credentials(&raw, base, secrets)?;
     let facade = FacadeSettings {
         token_ttl: secs("facade.token_ttl_secs", raw.facade.token_ttl_secs, 7200)?,
     };
@@ -171,7 +168,7 @@ pub fn validate(
     };
     let mut list = Vec::new();
     for (i, c) in raw.clients.iter().enumerate() {
-        let client = client(i, c)?;
+        let client = super::clients::client(i, c)?;
         if list.iter().any(|o: &Client| o.name == client.name) {
             return Err(ConfigError::invalid(
                 &format!("clients[{i}].name"),
@@ -361,331 +358,5 @@ fn upstream(raw: &RawConfig, base: &Path) -> Result<UpstreamSettings, ConfigErro
             90,
         )?,
         pool_max_idle_per_host: u.pool_max_idle_per_host.unwrap_or(32) as usize,
-    })
-}
-
-fn required(key: &str, v: &Option<String>, flow: &str) -> Result<String, ConfigError> {
-    match v.as_deref().map(str::trim) {
-        Some(s) if !s.is_empty() => Ok(s.to_owned()),
-        _ => Err(ConfigError::invalid(
-            key,
-            format!("required for the {flow} flow"),
-        )),
-    }
-}
-
-/// A secret from its environment value or its `*_file` key.
-fn secret_value(
-    file_key: &str,
-    env_name: &str,
-    from_env: &Option<Secret>,
-    file: &Option<PathBuf>,
-    base: &Path,
-) -> Result<Option<Secret>, ConfigError> {
-    if let Some(s) = from_env {
-        return Ok(Some(s.clone()));
-    }
-    let Some(p) = file else { return Ok(None) };
-    let path = resolve(base, p);
-    let bytes = read_file(file_key, &path)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| ConfigError::invalid(file_key, format!("{} is not text", path.display())))?;
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ConfigError::invalid(
-            file_key,
-            format!("{} is empty (or set {env_name})", path.display()),
-        ));
-    }
-    Ok(Some(Secret::new(text)))
-}
-
-fn credentials(
-    raw: &RawConfig,
-    base: &Path,
-    secrets: &Secrets,
-) -> Result<CredentialSettings, ConfigError> {
-    let c = &raw.credentials;
-    let flow_name = c.flow.as_deref().unwrap_or("jwt_bearer");
-    let flow = match flow_name.replace('-', "_").as_str() {
-        "jwt_bearer" | "jwt" => {
-            let client_id = required("credentials.client_id", &c.client_id, "jwt_bearer")?;
-            let username = required("credentials.username", &c.username, "jwt_bearer")?;
-            let key_key = "credentials.private_key_file";
-            let (pem, origin) = match (&secrets.private_key_pem, &c.private_key_file) {
-                (Some(s), _) => (
-                    s.expose().as_bytes().to_vec(),
-                    keys::SECRET_ENV[0].0.to_owned(),
-                ),
-                (None, Some(p)) => {
-                    let path = resolve(base, p);
-                    (read_file(key_key, &path)?, path.display().to_string())
-                }
-                (None, None) => {
-                    return Err(ConfigError::invalid(
-                        key_key,
-                        format!(
-                            "required for the jwt_bearer flow (or set {})",
-                            keys::SECRET_ENV[0].0
-                        ),
-                    ))
-                }
-            };
-            let key = SigningKey::from_pem(&pem)
-                .map_err(|e| ConfigError::invalid(key_key, format!("{origin}: {e}")))?;
-            if let Some(cert) = &c.certificate_file {
-                let path = resolve(base, cert);
-                let cert_pem = read_file("credentials.certificate_file", &path)?;
-                key.check_certificate(&cert_pem).map_err(|e| {
-                    ConfigError::invalid(
-                        "credentials.certificate_file",
-                        format!("{}: {e}", path.display()),
-                    )
-                })?;
-            }
-            Flow::JwtBearer {
-                client_id,
-                username,
-                key: Arc::new(key),
-            }
-        }
-        "client_credentials" => {
-            let client_id = required("credentials.client_id", &c.client_id, "client_credentials")?;
-            let client_secret = secret_value(
-                "credentials.client_secret_file",
-                keys::SECRET_ENV[1].0,
-                &secrets.client_secret,
-                &c.client_secret_file,
-                base,
-            )?
-            .ok_or_else(|| {
-                ConfigError::invalid(
-                    "credentials.client_secret_file",
-                    format!(
-                        "required for the client_credentials flow (or set {})",
-                        keys::SECRET_ENV[1].0
-                    ),
-                )
-            })?;
-            Flow::ClientCredentials {
-                client_id,
-                client_secret,
-            }
-        }
-        "refresh_token" => {
-            let client_id = required("credentials.client_id", &c.client_id, "refresh_token")?;
-            let refresh_token = secret_value(
-                "credentials.refresh_token_file",
-                keys::SECRET_ENV[2].0,
-                &secrets.refresh_token,
-                &c.refresh_token_file,
-                base,
-            )?
-            .ok_or_else(|| {
-                ConfigError::invalid(
-                    "credentials.refresh_token_file",
-                    format!(
-                        "required for the refresh_token flow (or set {})",
-                        keys::SECRET_ENV[2].0
-                    ),
-                )
-            })?;
-            let client_secret = secret_value(
-                "credentials.client_secret_file",
-                keys::SECRET_ENV[1].0,
-                &secrets.client_secret,
-                &c.client_secret_file,
-                base,
-            )?;
-            Flow::RefreshToken {
-                client_id,
-                client_secret,
-                refresh_token,
-            }
-        }
-        other => {
-            return Err(ConfigError::invalid(
-                "credentials.flow",
-                format!("expected jwt_bearer, client_credentials or refresh_token, got {other:?}"),
-            ))
-        }
-    };
-    let dataspace = c.dataspace.clone().unwrap_or_else(|| "default".to_owned());
-    if dataspace.trim().is_empty() {
-        return Err(ConfigError::invalid(
-            "credentials.dataspace",
-            "must not be empty",
-        ));
-    }
-    let assertion_ttl = c.assertion_ttl_secs.unwrap_or(170);
-    if !(1..=180).contains(&assertion_ttl) {
-        return Err(ConfigError::invalid(
-            "credentials.assertion_ttl_secs",
-            format!("must be between 1 and 180 (Salesforce wants exp within 3 minutes), got {assertion_ttl}"),
-        ));
-    }
-    let fraction = c.refresh_fraction.unwrap_or(0.8);
-    if !(fraction > 0.0 && fraction < 1.0) {
-        return Err(ConfigError::invalid(
-            "credentials.refresh_fraction",
-            format!("must be strictly between 0 and 1, got {fraction}"),
-        ));
-    }
-    let jitter = c.refresh_jitter.unwrap_or(0.1);
-    if !(0.0..1.0).contains(&jitter) {
-        return Err(ConfigError::invalid(
-            "credentials.refresh_jitter",
-            format!("must be in [0, 1), got {jitter}"),
-        ));
-    }
-    let min = c.refresh_min_secs.unwrap_or(1.0);
-    let max = c.refresh_max_secs.unwrap_or(3600.0);
-    if !(min > 0.0 && min.is_finite()) {
-        return Err(ConfigError::invalid(
-            "credentials.refresh_min_secs",
-            "must be > 0",
-        ));
-    }
-    if !(max >= min && max.is_finite()) {
-        return Err(ConfigError::invalid(
-            "credentials.refresh_max_secs",
-            "must be ≥ credentials.refresh_min_secs",
-        ));
-    }
-    Ok(CredentialSettings {
-        flow,
-        dataspace,
-        assertion_ttl: Duration::from_secs(assertion_ttl),
-        core_token_ttl: secs(
-            "credentials.core_token_ttl_secs",
-            c.core_token_ttl_secs,
-            7200,
-        )?,
-        refresh: RefreshPolicy {
-            fraction,
-            jitter,
-            min: Duration::from_secs_f64(min),
-            max: Duration::from_secs_f64(max),
-        },
-    })
-}
-
-fn client(i: usize, c: &RawClient) -> Result<Client, ConfigError> {
-    let name = c
-        .name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ConfigError::invalid(&format!("clients[{i}].name"), "required"))?;
-    let key = |field: &str| format!("clients[{name}].{field}");
-    let digest_of = |hex_field: &str,
-                     hex: &Option<String>,
-                     env_field: &str,
-                     env: &Option<String>|
-     -> Result<Option<policy::Digest>, ConfigError> {
-        match (hex, env) {
-            (Some(_), Some(_)) => Err(ConfigError::invalid(
-                &key(hex_field),
-                format!("set either {hex_field} or {env_field}, not both"),
-            )),
-            (Some(h), None) => policy::parse_hex_digest(h).map(Some).ok_or_else(|| {
-                ConfigError::invalid(&key(hex_field), "expected 64 hex digits (a SHA-256)")
-            }),
-            (None, Some(var)) => match std::env::var(var) {
-                Ok(v) if !v.is_empty() => Ok(Some(policy::sha256(v.as_bytes()))),
-                _ => Err(ConfigError::invalid(
-                    &key(env_field),
-                    format!("environment variable {var} is not set"),
-                )),
-            },
-            (None, None) => Ok(None),
-        }
-    };
-    let api_key_sha256 = digest_of(
-        "api_key_sha256",
-        &c.api_key_sha256,
-        "api_key_env",
-        &c.api_key_env,
-    )?;
-    let client_secret_sha256 = digest_of(
-        "client_secret_sha256",
-        &c.client_secret_sha256,
-        "client_secret_env",
-        &c.client_secret_env,
-    )?;
-    if c.client_id.is_some() != client_secret_sha256.is_some() {
-        return Err(ConfigError::invalid(
-            &key("client_id"),
-            "client_id and client_secret_sha256 (or client_secret_env) go together",
-        ));
-    }
-    if api_key_sha256.is_none() && c.client_id.is_none() {
-        return Err(ConfigError::invalid(
-            &key("api_key_sha256"),
-            "a client needs an API key (api_key_sha256 / api_key_env) or a client_id and secret",
-        ));
-    }
-    let direction_text = c.direction.as_deref().unwrap_or("read");
-    let direction = Direction::parse(direction_text).ok_or_else(|| {
-        ConfigError::invalid(
-            &key("direction"),
-            format!("expected read, write or read_write, got {direction_text:?}"),
-        )
-    })?;
-    let (mut query, mut ingest) = (false, false);
-    match &c.operations {
-        None => {
-            query = direction != Direction::Write;
-            ingest = direction != Direction::Read;
-        }
-        Some(ops) => {
-            for op in ops {
-                match op.to_ascii_lowercase().as_str() {
-                    "query" => query = true,
-                    "ingest" => ingest = true,
-                    "both" => (query, ingest) = (true, true),
-                    other => {
-                        return Err(ConfigError::invalid(
-                            &key("operations"),
-                            format!("expected query and/or ingest, got {other:?}"),
-                        ))
-                    }
-                }
-            }
-        }
-    }
-    if query && direction == Direction::Write {
-        return Err(ConfigError::invalid(
-            &key("operations"),
-            "query needs direction read or read_write",
-        ));
-    }
-    if ingest && direction == Direction::Read {
-        return Err(ConfigError::invalid(
-            &key("operations"),
-            "ingest needs direction write or read_write",
-        ));
-    }
-    let objects = match &c.objects {
-        None => {
-            return Err(ConfigError::invalid(
-                &key("objects"),
-                "required: list the objects the client may use, or [\"*\"] for all",
-            ))
-        }
-        Some(list) if list.iter().any(|o| o == "*") => Objects::Any,
-        Some(list) => Objects::Only(list.clone()),
-    };
-    Ok(Client {
-        name: name.as_str().into(),
-        api_key_sha256,
-        client_id: c.client_id.clone(),
-        client_secret_sha256,
-        policy: Policy {
-            direction,
-            query,
-            ingest,
-            objects,
-            dataspace: c.dataspace.clone(),
-        },
     })
 }

@@ -35,7 +35,7 @@ impl Proxy {
         out: Outbound,
         body: Bytes,
         scope: Scope<'_>,
-        admitted: &super::Admitted,
+        admitted: &super::admit::Admitted,
     ) -> Result<(Response<Body>, crate::cache::CacheOutcome), ProxyError> {
         let Some((endpoint, version)) = QueryEndpoint::classify(parts.uri.path()) else {
             return Err(ProxyError::Internal("not a cacheable endpoint".into()));

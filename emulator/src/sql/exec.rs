@@ -9,6 +9,7 @@ use rusqlite::{CachedStatement, Connection};
 use serde_json::{Number, Value as Json};
 
 use super::cast::{self, Target};
+use super::resolve::OutCol;
 use super::{datetime, Column, Plan, QueryResult, SqlError, SqlErrorKind, SqlParam};
 use crate::model::DcType;
 
@@ -45,10 +46,7 @@ pub(crate) fn run(
     let known = plan.columns.as_ref().filter(|c| c.len() == width);
     let columns: Vec<Column> = (0..width)
         .map(|i| {
-            let (name, ty) = match known {
-                Some(cols) => (cols[i].name.clone(), cols[i].ty),
-                None => (names[i].clone(), None),
-            };
+            let (name, ty) = label(known.map(Vec::as_slice), i, &names[i]);
             Column {
                 ty: ty.unwrap_or_else(|| infer(&raw, i)),
                 name,
@@ -65,6 +63,33 @@ pub(crate) fn run(
         })
         .collect();
     Ok(QueryResult { columns, rows })
+}
+
+/// Column `i`'s label and type: the plan's, unless SQLite reports another
+/// name there (a `*` over a view whose SELECT orders columns differently from
+/// its model), in which case SQLite's name wins and the type follows the name.
+fn label(known: Option<&[OutCol]>, i: usize, sqlite_name: &str) -> (String, Option<DcType>) {
+    // SQLite numbers duplicate names inside subqueries (`id:1`).
+    let base = match sqlite_name.rsplit_once(':') {
+        Some((b, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => b,
+        _ => sqlite_name,
+    };
+    match known {
+        Some(cols)
+            if [sqlite_name, base]
+                .iter()
+                .any(|n| cols[i].name.eq_ignore_ascii_case(n)) =>
+        {
+            (cols[i].name.clone(), cols[i].ty)
+        }
+        Some(cols) => (
+            sqlite_name.to_string(),
+            cols.iter()
+                .find(|c| c.name.eq_ignore_ascii_case(base))
+                .and_then(|c| c.ty),
+        ),
+        None => (sqlite_name.to_string(), None),
+    }
 }
 
 fn fetch(stmt: &mut CachedStatement<'_>, width: usize) -> Result<Vec<Vec<Sql>>, SqlError> {

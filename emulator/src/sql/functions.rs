@@ -125,6 +125,14 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
         })
     })?;
     add(conn, "dc_null", -1, |_| Ok(Value::Null))?;
+    add(conn, "dc_bool_text", 1, |c| {
+        Ok(match c.get_raw(0) {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Text(if i != 0 { "true" } else { "false" }.into()),
+            ValueRef::Real(f) => Value::Text(if f != 0.0 { "true" } else { "false" }.into()),
+            other => Value::from(other),
+        })
+    })?;
     Ok(())
 }
 

@@ -432,3 +432,12 @@ fn mangled_statements_never_panic() {
         let _ = execute(&conn, &catalog, &sql, &params);
     }
 }
+
+#[test]
+fn labels_follow_sqlite_when_a_star_expands_differently() {
+    let cols = |sql: &str| cols(sql).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+    assert_eq!(cols("SELECT 1 AS \"x:1\", 2 AS \"ID\""), vec!["x:1", "ID"]);
+    let c = cols("SELECT * FROM (SELECT i.ssot__Id__c, e.ssot__Id__c FROM ssot__Individual__dlm i JOIN ssot__ContactPointEmail__dlm e ON e.ssot__PartyId__c = i.ssot__Id__c) x");
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[0], "ssot__Id__c");
+}

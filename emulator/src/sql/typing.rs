@@ -14,7 +14,7 @@ use sqlparser::ast::{BinaryOperator, DataType, Expr, UnaryOperator, Value};
 
 use super::ast::{args, call, function_name, string, string_value};
 use super::cast::{self, Target};
-use super::resolve::{unsupported, Resolver};
+use super::resolve::Resolver;
 use super::{SqlError, SqlErrorKind};
 use crate::model::DcType;
 
@@ -274,6 +274,15 @@ pub(super) fn coerce(r: &Resolver<'_>, e: &mut Expr) -> Result<(), SqlError> {
                 literal_as(t, item)?;
             }
         }
+        // A boolean as text is `true`/`false` (SQLite keeps booleans as 0/1).
+        Expr::Cast {
+            expr, data_type, ..
+        } if type_of(r, expr) == Some(DcType::Boolean)
+            && cast_target(data_type).is_some_and(|(_, t)| t == Target::Text) =>
+        {
+            let inner = std::mem::replace(expr.as_mut(), Expr::value(Value::Null));
+            **expr = call("dc_bool_text", vec![inner]);
+        }
         _ => {}
     }
     Ok(())
@@ -324,11 +333,16 @@ fn date_arithmetic(
     let minus = matches!(op, BinaryOperator::Minus);
     let take = |e: &mut Expr| std::mem::replace(e, Expr::value(Value::Null));
     Ok(match (lt, rt) {
-        (Some(DcType::Date), Some(DcType::Date)) if minus => Some(call("dc_date_diff", vec![take(left), take(right)])),
+        (Some(DcType::Date), Some(DcType::Date)) if minus => {
+            Some(call("dc_date_diff", vec![take(left), take(right)]))
+        }
         (Some(DcType::Date), _) if integral(rt, right) => {
             let days = take(right);
             let days = if minus {
-                Expr::UnaryOp { op: UnaryOperator::Minus, expr: Box::new(Expr::Nested(Box::new(days))) }
+                Expr::UnaryOp {
+                    op: UnaryOperator::Minus,
+                    expr: Box::new(Expr::Nested(Box::new(days))),
+                }
             } else {
                 days
             };
@@ -337,9 +351,13 @@ fn date_arithmetic(
         (_, Some(DcType::Date)) if !minus && integral(lt, left) => {
             Some(call("dc_date_add_days", vec![take(right), take(left)]))
         }
-        (Some(DcType::Timestamp | DcType::Date), Some(DcType::Timestamp | DcType::Date)) if minus => {
-            return Err(unsupported(
-                "Subtracting timestamps (an interval result); compare EXTRACT(EPOCH FROM …) values instead",
+        (Some(DcType::Timestamp | DcType::Date), Some(DcType::Timestamp | DcType::Date))
+            if minus =>
+        {
+            return Err(SqlError::new(
+                SqlErrorKind::Unsupported,
+                "Subtracting one timestamp from another is not supported (the result would be an \
+                 interval); compare EXTRACT(EPOCH FROM …) values instead",
             ))
         }
         _ => None,

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod ingest;
 pub mod model;
 pub mod org;
 pub mod routes;
@@ -58,6 +59,9 @@ pub struct Emulator {
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Stops the ingestion processor.
+    ingest_stop: Option<oneshot::Sender<()>>,
+    ingest_task: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -101,6 +105,7 @@ impl Emulator {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{host}");
         let clock = clock::Clock::default();
+        let ingest = Arc::new(ingest::Runtime::new(&config.ingest));
         let state = Arc::new(AppState {
             tokens: auth::tokens::TokenStore::new(clock.clone()),
             cursors: cursor::Cursors::default(),
@@ -111,8 +116,14 @@ impl Emulator {
             catalog,
             clock,
             store,
+            ingest,
             stats: Default::default(),
         });
+
+        // The ingestion processor: applies queued work (also work left
+        // queued by an earlier run on the same --db) when it is due.
+        let (ingest_stop, ingest_rx) = oneshot::channel::<()>();
+        let ingest_task = tokio::spawn(ingest::queue::run(state.clone(), ingest_rx));
 
         let (tx, rx) = oneshot::channel::<()>();
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -127,6 +138,8 @@ impl Emulator {
             state,
             shutdown: Some(tx),
             task: Some(task),
+            ingest_stop: Some(ingest_stop),
+            ingest_task: Some(ingest_task),
         })
     }
 
@@ -163,12 +176,23 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        // After the server: a request accepted during the drain is queued,
+        // and queued work is kept for the next start on the same --db.
+        if let Some(tx) = self.ingest_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.ingest_task.take() {
+            let _ = task.await;
+        }
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.ingest_stop.take() {
             let _ = tx.send(());
         }
     }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod connect;
 pub mod exchange;
+pub mod ingest;
 pub mod metadata;
 pub mod oauth;
 pub mod query;
@@ -84,6 +85,7 @@ async fn dispatch(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
             allow(req, &[Method::GET], &req.path)?;
             query::config(state, req)
         }
+        ["api", "v1", "ingest", rest @ ..] => ingest::dispatch(state, req, rest).await,
         ["api", "v1", "metadata"] => {
             allow(req, &[Method::GET], &req.path)?;
             metadata::tenant(state, req)

@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 
 use crate::org::Org;
 
+pub(crate) use seed::text_value;
 pub use seed::utc_millis;
 
 /// Most reader connections open at once (and queries running at once).
@@ -95,6 +96,8 @@ impl Store {
             }
             None => seed_all(&mut writer, org, &fingerprint)?,
         }
+        // Ingestion's queue and job tables; also on a file seeded before they existed.
+        crate::ingest::queue::create_tables(&writer)?;
         // A first reader now: the pool is never empty on the first query,
         // and a broken target shows up at start, not on the first request.
         let first = open_reader(&target)?;

@@ -84,12 +84,25 @@ async fn a_streamed_lead_lands_in_its_dlo_and_the_profile_dmos() {
 
     // Clients read it back with SQL, and the metadata API describes the DLO.
     let sql = "SELECT lead_id__c, email__c, updated_at__c FROM Bridged_LeadProfile__dll WHERE lead_id__c = 'test-1'";
-    let resp = env.post_json("/api/v2/query", Some(&t), &json!({ "sql": sql })).await;
+    let resp = env
+        .post_json("/api/v2/query", Some(&t), &json!({ "sql": sql }))
+        .await;
     assert_eq!(resp.status, 200, "{}", resp.text());
     let body = resp.json();
-    assert_eq!(body["data"], json!([["test-1", "ada@example.com", "2026-04-19 10:00:00.000 UTC"]]));
-    assert_eq!(body["metadata"]["updated_at__c"]["type"], "TIMESTAMP WITH TIME ZONE");
-    let resp = env.get("/api/v1/metadata?entityName=Bridged_LeadProfile__dll", Some(&t)).await;
+    assert_eq!(
+        body["data"],
+        json!([["test-1", "ada@example.com", "2026-04-19 10:00:00.000 UTC"]])
+    );
+    assert_eq!(
+        body["metadata"]["updated_at__c"]["type"],
+        "TIMESTAMP WITH TIME ZONE"
+    );
+    let resp = env
+        .get(
+            "/api/v1/metadata?entityName=Bridged_LeadProfile__dll",
+            Some(&t),
+        )
+        .await;
     let meta = &resp.json()["metadata"][0];
     assert_eq!(meta["category"], "Profile", "{}", resp.text());
     assert_eq!(meta["primaryKeys"][0]["name"], "lead_id__c");

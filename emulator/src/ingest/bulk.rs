@@ -19,11 +19,10 @@ use serde_json::{json, Value};
 
 use crate::org::Org;
 
-use super::apply::Run;
 use super::queue::{self, Work};
 use super::Runtime;
 
-pub use rows::check_upload;
+pub use rows::{check_upload, process_job};
 
 /// Files a job may hold.
 pub const MAX_FILES: i64 = 100;
@@ -349,59 +348,6 @@ pub fn delete(conn: &Connection, id: &str, now_ms: i64) -> Result<(), JobError> 
         [id],
     )?;
     conn.execute("DELETE FROM \"__dc_ingest_jobs\" WHERE id = ?1", [id])?;
-    Ok(())
-}
-
-/// Applies every row of a closed job (the processor, in its transaction).
-pub fn process_job(run: &mut Run<'_>, runtime: &Runtime, id: &str) -> rusqlite::Result<()> {
-    let Some(job) = get(run.conn, id, run.now_ms)? else {
-        return Ok(());
-    };
-    if job.state != "UploadComplete" {
-        return Ok(());
-    }
-    let started = std::time::Instant::now();
-    let stream = run
-        .org
-        .connector(&job.source)
-        .and_then(|c| c.stream(&job.object))
-        .cloned();
-    let (state, counts) = match stream {
-        None => {
-            tracing::warn!(job = id, "bulk job for a stream the org no longer has");
-            ("Failed", rows::Counts::default())
-        }
-        Some(stream) => {
-            let bodies: Vec<Vec<u8>> = {
-                let mut stmt = run.conn.prepare(
-                    "SELECT body FROM \"__dc_ingest_batches\" WHERE job_id = ?1 ORDER BY n",
-                )?;
-                let rows = stmt.query_map([id], |r| r.get(0))?;
-                rows.collect::<Result<_, _>>()?
-            };
-            let mut counts = rows::Counts::default();
-            for body in &bodies {
-                rows::apply_file(run, runtime, &stream, &job.operation, body, &mut counts)?;
-            }
-            ("JobComplete", counts)
-        }
-    };
-    run.conn.execute(
-        "DELETE FROM \"__dc_ingest_batches\" WHERE job_id = ?1",
-        [id],
-    )?;
-    run.conn.execute(
-        "UPDATE \"__dc_ingest_jobs\" SET state = ?2, processed = ?3, failed = ?4,
-           processing_ms = ?5, modstamp_ms = ?6 WHERE id = ?1",
-        params![
-            id,
-            state,
-            counts.processed,
-            counts.failed,
-            i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-            run.now_ms
-        ],
-    )?;
     Ok(())
 }
 

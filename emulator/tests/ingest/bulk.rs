@@ -161,13 +161,13 @@ async fn abort_list_and_delete_rules() {
     };
     assert_eq!(
         ids(&env.get(&format!("{JOBS}?states=Aborted"), Some(&t)).await),
-        [aborted.clone()]
+        std::slice::from_ref(&aborted)
     );
     assert_eq!(
         ids(&env
             .get(&format!("{JOBS}?states=Open,UploadComplete"), Some(&t))
             .await),
-        [open.clone()]
+        std::slice::from_ref(&open)
     );
     let all = ids(&env
         .get(&format!("{JOBS}?orderBy=createdDate"), Some(&t))

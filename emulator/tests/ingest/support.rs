@@ -9,7 +9,7 @@ use http::Method;
 use rusqlite::types::ValueRef;
 use serde_json::{json, Value};
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, CLIENT_ID, USER};
 
 pub const LEADS: &str = "/api/v1/ingest/sources/Bridged/LeadProfile";
 pub const EVENTS: &str = "/api/v1/ingest/sources/Bridged/EngagementEvent";
@@ -18,6 +18,11 @@ pub const JOBS: &str = "/api/v1/ingest/jobs";
 /// How long a poll waits for the processor before the test fails. Generous:
 /// the processor normally needs one 50 ms tick, but CI machines stall.
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A Data Cloud token of the main app (query and ingest scopes).
+pub async fn token(env: &TestEnv) -> String {
+    env.dc_token(CLIENT_ID, USER).await
+}
 
 /// A `LeadProfile` record.
 pub fn lead(id: &str, first: &str, email: &str, phone: &str) -> Value {

@@ -1,5 +1,6 @@
 //! The CSV files of bulk jobs: a quick check when a file is uploaded, and
-//! row-by-row application when the job is processed.
+//! row-by-row application when the processor takes the closed job
+//! ([`process_job`]).
 //!
 //! Upsert files start with a header naming every schema field once (any
 //! order); delete files have no header and one column (the primary key) or
@@ -9,10 +10,14 @@
 //! it is written; every other row is applied whole (in a savepoint). Like
 //! Bulk API 2.0, `numberRecordsProcessed` counts every row, failed or not.
 
+use rusqlite::params;
+
 use crate::ingest::apply::Run;
 use crate::ingest::queue::{count, in_savepoint};
 use crate::ingest::validate::{self, Record};
 use crate::ingest::{FieldKind, Runtime, SchemaObject, Stream};
+
+use super::get;
 
 /// Rows seen and rows failed, over a job's files.
 #[derive(Debug, Default, Clone, Copy)]
@@ -197,4 +202,57 @@ fn delete_row(row: &csv::ByteRecord) -> Result<String, String> {
         }
     }
     Ok(id.to_owned())
+}
+
+/// Applies every row of a closed job (the processor, in its transaction).
+pub fn process_job(run: &mut Run<'_>, runtime: &Runtime, id: &str) -> rusqlite::Result<()> {
+    let Some(job) = get(run.conn, id, run.now_ms)? else {
+        return Ok(());
+    };
+    if job.state != "UploadComplete" {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let stream = run
+        .org
+        .connector(&job.source)
+        .and_then(|c| c.stream(&job.object))
+        .cloned();
+    let (state, counts) = match stream {
+        None => {
+            tracing::warn!(job = id, "bulk job for a stream the org no longer has");
+            ("Failed", Counts::default())
+        }
+        Some(stream) => {
+            let bodies: Vec<Vec<u8>> = {
+                let mut stmt = run.conn.prepare(
+                    "SELECT body FROM \"__dc_ingest_batches\" WHERE job_id = ?1 ORDER BY n",
+                )?;
+                let rows = stmt.query_map([id], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let mut counts = Counts::default();
+            for body in &bodies {
+                apply_file(run, runtime, &stream, &job.operation, body, &mut counts)?;
+            }
+            ("JobComplete", counts)
+        }
+    };
+    run.conn.execute(
+        "DELETE FROM \"__dc_ingest_batches\" WHERE job_id = ?1",
+        [id],
+    )?;
+    run.conn.execute(
+        "UPDATE \"__dc_ingest_jobs\" SET state = ?2, processed = ?3, failed = ?4,
+           processing_ms = ?5, modstamp_ms = ?6 WHERE id = ?1",
+        params![
+            id,
+            state,
+            counts.processed,
+            counts.failed,
+            i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            run.now_ms
+        ],
+    )?;
+    Ok(())
 }

@@ -55,6 +55,9 @@ pub struct Cli {
     /// Records per streaming ingestion request.
     #[arg(long, default_value_t = 50)]
     pub ingest_max_records: usize,
+    /// Requests kept in the journal (`/__emulator/journal`); 0 turns it off.
+    #[arg(long, default_value_t = 10_000, env = "DCEMU_JOURNAL_SIZE")]
+    pub journal_size: usize,
 }
 
 impl Cli {
@@ -83,6 +86,7 @@ impl Cli {
                 delay_override_ms: self.ingest_delay_ms,
                 ..Default::default()
             },
+            journal_size: self.journal_size,
             ..EmulatorConfig::default()
         }
     }

@@ -48,6 +48,10 @@ pub struct EmulatorConfig {
     pub public_host: Option<String>,
     /// Streaming ingestion limits and the processing-delay override.
     pub ingest: IngestSettings,
+    /// Requests the journal keeps (`--journal-size`; 0 turns it off).
+    pub journal_size: usize,
+    /// Whether the journal also records `/__emulator/*` requests.
+    pub journal_control: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -66,6 +70,8 @@ impl Default for EmulatorConfig {
             shutdown_grace: Duration::from_secs(10),
             public_host: None,
             ingest: IngestSettings::default(),
+            journal_size: 10_000,
+            journal_control: false,
         }
     }
 }

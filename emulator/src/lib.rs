@@ -10,11 +10,15 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod controls;
 pub mod cursor;
 pub mod error;
+pub mod faults;
 pub mod ingest;
+pub mod journal;
 pub mod model;
 pub mod org;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod sql;
@@ -74,7 +78,9 @@ impl Emulator {
         let addr = listener.local_addr()?;
         let org = Arc::new(org::Org::load(&config.fixtures)?);
         let store = store::Store::open(config.db.as_deref(), &org)?;
-        let catalog = Arc::new(sql::Catalog::new(&org.model));
+        // One clock for tokens, JWT checks, cursors and SQL's NOW()/CURRENT_DATE.
+        let clock = clock::Clock::default();
+        let catalog = Arc::new(sql::Catalog::new(&org.model).with_clock(clock.clone()));
 
         let (tls, cert_pem, cert_path) = match &config.tls {
             TlsMode::Plain => (None, None, None),
@@ -104,11 +110,14 @@ impl Emulator {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{host}");
-        let clock = clock::Clock::default();
         let ingest = Arc::new(ingest::Runtime::new(&config.ingest));
         let state = Arc::new(AppState {
             tokens: auth::tokens::TokenStore::new(clock.clone()),
             cursors: cursor::Cursors::default(),
+            journal: journal::Journal::new(config.journal_size, config.journal_control),
+            controls: Default::default(),
+            faults: Default::default(),
+            ratelimits: Default::default(),
             config,
             base_url: base_url.clone(),
             host,
@@ -166,6 +175,11 @@ impl Emulator {
     /// Shared state (for in-process tests and the gateway's embedded mode).
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
+    }
+
+    /// The emulator's virtual clock (shared with the running server).
+    pub fn clock(&self) -> &clock::Clock {
+        &self.state.clock
     }
 
     /// Stops accepting, drains in-flight requests (bounded) and returns.

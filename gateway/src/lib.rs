@@ -14,11 +14,14 @@
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod embedded;
 pub mod health;
 pub mod ingest;
+pub mod jwt_cmd;
+pub mod keygen;
 pub mod metrics;
 pub mod policy;
 pub mod proxy;

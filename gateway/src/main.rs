@@ -1,7 +1,8 @@
 //! `dc-gateway`: parse flags, load and validate the configuration, start
 //! (optionally with the embedded emulator), print the URLs, wait for
-//! SIGINT/SIGTERM, drain, exit. Exit codes: 0 ok, 2 bad configuration or
-//! start failure (and for the subcommands not implemented yet).
+//! SIGINT/SIGTERM, drain, exit; or run `check`, `jwt` or `keygen`. Exit
+//! codes: 0 ok, 1 a `check` step failed, 2 bad configuration or start
+//! failure.
 
 use std::process::ExitCode;
 
@@ -15,15 +16,10 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command_::Serve(args) => serve(args).await,
-        Command_::Check(_) => not_yet("check"),
-        Command_::Jwt(_) => not_yet("jwt"),
-        Command_::Keygen(_) => not_yet("keygen"),
+        Command_::Check(args) => dc_gateway::check::command::command(&args).await,
+        Command_::Jwt(args) => dc_gateway::jwt_cmd::command(&args),
+        Command_::Keygen(args) => dc_gateway::keygen::command(&args),
     }
-}
-
-fn not_yet(name: &str) -> ExitCode {
-    eprintln!("dc-gateway {name}: not yet implemented");
-    ExitCode::from(2)
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {

@@ -88,6 +88,17 @@ impl SigningKey {
             .map_err(|e| KeyError::Mismatch(e.to_string()))
     }
 
+    /// The RSA modulus size in bits (`check` reports it; Salesforce expects
+    /// 2048).
+    pub fn rsa_bits(&self) -> Option<usize> {
+        let pair = match &*self.der {
+            PrivateKeyDer::Pkcs8(k) => aws_lc_rs::rsa::KeyPair::from_pkcs8(k.secret_pkcs8_der()),
+            PrivateKeyDer::Pkcs1(k) => aws_lc_rs::rsa::KeyPair::from_der(k.secret_pkcs1_der()),
+            _ => return None,
+        };
+        pair.ok().map(|p| p.public_modulus_len() * 8)
+    }
+
     /// Signs an assertion valid for `ttl` from now.
     pub fn sign(
         &self,
@@ -164,6 +175,7 @@ mod tests {
     fn key_matches_its_certificate_and_not_another() {
         let key = SigningKey::from_pem(KEY.as_bytes()).unwrap();
         key.check_certificate(CERT.as_bytes()).unwrap();
+        assert_eq!(key.rsa_bits(), Some(2048));
         let other = rcgen::generate_simple_self_signed(vec!["x".into()]).unwrap();
         let err = key
             .check_certificate(other.cert.pem().as_bytes())

@@ -163,10 +163,13 @@ impl Store {
 impl Store {
     /// Empties every table of the model and loads the fixture rows again
     /// (`POST /__emulator/reset`), in one transaction: readers see the old
-    /// data or the new, never a mix. Returns the number of rows loaded.
+    /// data or the new, never a mix. Ingestion still queued and bulk jobs go
+    /// too, so nothing accepted before the reset lands after it. Returns the
+    /// number of rows loaded.
     pub async fn reset(&self, org: Arc<Org>) -> Result<usize, StoreError> {
         self.write(move |conn| {
             let tx = conn.transaction()?;
+            crate::ingest::queue::clear(&tx)?;
             for object in org.model.objects.iter().filter(|o| o.view_sql.is_none()) {
                 tx.execute_batch(&format!("DELETE FROM \"{}\"", object.name))?;
             }

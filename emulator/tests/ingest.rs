@@ -333,6 +333,64 @@ async fn records_wait_for_their_stream_processing_delay() {
     drained(&env).await;
 }
 
+/// Leads wait a minute; events land at once (to know the processor ran).
+fn delayed_leads() -> dc_emulator::EmulatorConfig {
+    common::config_with_org(|org| {
+        let bridged = org
+            .connectors
+            .iter_mut()
+            .find(|c| c.name == "Bridged")
+            .unwrap();
+        let leads = bridged
+            .streams
+            .iter_mut()
+            .find(|s| s.object.name == "LeadProfile")
+            .unwrap();
+        leads.processing_delay_ms = 60_000;
+    })
+}
+
+#[tokio::test]
+async fn the_control_api_clock_releases_delayed_records_and_reset_drops_them() {
+    let env = start_with(delayed_leads()).await;
+    let t = token(&env).await;
+    assert_accepted(&post(&env, &t, LEADS, &data(&[lead("test-c1", "C", "", "")])).await);
+    // Moving the clock through the test-control API is enough: the
+    // processor reads the clock on every tick.
+    let resp = env
+        .post_json("/__emulator/clock", None, &json!({"advanceMs": 61_000}))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    wait_until(&env, LEAD_DLO, |r| r.len() == 1).await;
+
+    // Queued work and bulk jobs do not outlive a reset.
+    assert_accepted(&post(&env, &t, LEADS, &data(&[lead("test-c2", "C", "", "")])).await);
+    let job = post(
+        &env,
+        &t,
+        JOBS,
+        &json!({"object": "LeadProfile", "sourceName": "Bridged", "operation": "upsert"}),
+    )
+    .await;
+    assert_eq!(job.status, 201);
+    let resp = env
+        .post_json("/__emulator/reset", None, &json!({"keepTokens": true}))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    env.emu.state().clock.advance_ms(120_000);
+    assert_accepted(&post(&env, &t, EVENTS, &data(&[event("e-after-reset")])).await);
+    wait_until(&env, "SELECT * FROM Bridged_EngagementEvent__dll", |r| {
+        r.len() == 1
+    })
+    .await;
+    assert!(
+        rows(&env, LEAD_DLO).await.is_empty(),
+        "the reset emptied the DLO and the queue"
+    );
+    let jobs = env.get(JOBS, Some(&t)).await.json();
+    assert_eq!(jobs["data"], json!([]));
+}
+
 #[tokio::test]
 async fn processing_reports_profile_changes_for_identity_resolution() {
     use dc_emulator::ingest::{queue, Runtime};

@@ -57,6 +57,15 @@ pub fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     bulk::create_tables(conn)
 }
 
+/// Drops all queued work and every bulk job (`POST /__emulator/reset`).
+pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "DELETE FROM \"__dc_ingest_queue\";
+         DELETE FROM \"__dc_ingest_batches\";
+         DELETE FROM \"__dc_ingest_jobs\";",
+    )
+}
+
 /// Work waiting in the queue.
 #[derive(Debug, Clone)]
 pub enum Work {

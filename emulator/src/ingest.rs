@@ -219,7 +219,7 @@ pub struct IngestSettings {
     /// A body of this many bytes or more → 413 `Payload exceeds 200KB`
     /// (Salesforce: "less than 200 KB"; KB read as 1024 bytes).
     pub max_payload_bytes: usize,
-    /// Ids per streaming delete; more → 400.
+    /// Ids per streaming delete; more → 413.
     pub max_delete_ids: usize,
     /// Processing delay for every stream, overriding the org's per-stream
     /// settings (`--ingest-delay-ms`).

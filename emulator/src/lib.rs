@@ -14,6 +14,7 @@ pub mod controls;
 pub mod cursor;
 pub mod error;
 pub mod faults;
+pub mod ingest;
 pub mod journal;
 pub mod model;
 pub mod org;
@@ -62,6 +63,9 @@ pub struct Emulator {
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Stops the ingestion processor.
+    ingest_stop: Option<oneshot::Sender<()>>,
+    ingest_task: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -106,6 +110,7 @@ impl Emulator {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{host}");
+        let ingest = Arc::new(ingest::Runtime::new(&config.ingest));
         let state = Arc::new(AppState {
             tokens: auth::tokens::TokenStore::new(clock.clone()),
             cursors: cursor::Cursors::default(),
@@ -120,8 +125,14 @@ impl Emulator {
             catalog,
             clock,
             store,
+            ingest,
             stats: Default::default(),
         });
+
+        // The ingestion processor: applies queued work (also work left
+        // queued by an earlier run on the same --db) when it is due.
+        let (ingest_stop, ingest_rx) = oneshot::channel::<()>();
+        let ingest_task = tokio::spawn(ingest::queue::run(state.clone(), ingest_rx));
 
         let (tx, rx) = oneshot::channel::<()>();
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -136,6 +147,8 @@ impl Emulator {
             state,
             shutdown: Some(tx),
             task: Some(task),
+            ingest_stop: Some(ingest_stop),
+            ingest_task: Some(ingest_task),
         })
     }
 
@@ -177,12 +190,23 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        // After the server: a request accepted during the drain is queued,
+        // and queued work is kept for the next start on the same --db.
+        if let Some(tx) = self.ingest_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.ingest_task.take() {
+            let _ = task.await;
+        }
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.ingest_stop.take() {
             let _ = tx.send(());
         }
     }

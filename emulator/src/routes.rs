@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod connect;
 pub mod exchange;
+pub mod ingest;
 pub mod intercept;
 pub mod metadata;
 pub mod oauth;
@@ -102,6 +103,7 @@ async fn dispatch(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
             allow(req, &[Method::GET], &req.path)?;
             query::config(state, req)
         }
+        ["api", "v1", "ingest", rest @ ..] => ingest::dispatch(state, req, rest).await,
         ["api", "v1", "metadata"] => {
             allow(req, &[Method::GET], &req.path)?;
             metadata::tenant(state, req)

@@ -9,6 +9,7 @@ use crate::config::EmulatorConfig;
 use crate::controls::Controls;
 use crate::cursor::Cursors;
 use crate::faults::Faults;
+use crate::ingest::Runtime;
 use crate::journal::Journal;
 use crate::org::Org;
 use crate::ratelimit::RateLimits;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub store: Store,
     pub cursors: Cursors,
+    /// Ingestion: the processor's wake-up, delays and counters.
+    pub ingest: Arc<Runtime>,
     /// Counters tests read through `/__emulator/stats`.
     pub stats: Stats,
     /// Runtime app/user (de)activation over the fixture flags.

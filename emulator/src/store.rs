@@ -31,6 +31,7 @@ use tokio::sync::Semaphore;
 use crate::model::ObjectDef;
 use crate::org::Org;
 
+pub(crate) use seed::text_value;
 pub use seed::utc_millis;
 
 /// Most reader connections open at once (and queries running at once).
@@ -96,6 +97,8 @@ impl Store {
             }
             None => seed_all(&mut writer, org, &fingerprint)?,
         }
+        // Ingestion's queue and job tables; also on a file seeded before they existed.
+        crate::ingest::queue::create_tables(&writer)?;
         // A first reader now: the pool is never empty on the first query,
         // and a broken target shows up at start, not on the first request.
         let first = open_reader(&target)?;
@@ -160,10 +163,13 @@ impl Store {
 impl Store {
     /// Empties every table of the model and loads the fixture rows again
     /// (`POST /__emulator/reset`), in one transaction: readers see the old
-    /// data or the new, never a mix. Returns the number of rows loaded.
+    /// data or the new, never a mix. Ingestion still queued and bulk jobs go
+    /// too, so nothing accepted before the reset lands after it. Returns the
+    /// number of rows loaded.
     pub async fn reset(&self, org: Arc<Org>) -> Result<usize, StoreError> {
         self.write(move |conn| {
             let tx = conn.transaction()?;
+            crate::ingest::queue::clear(&tx)?;
             for object in org.model.objects.iter().filter(|o| o.view_sql.is_none()) {
                 tx.execute_batch(&format!("DELETE FROM \"{}\"", object.name))?;
             }

@@ -21,7 +21,7 @@
 //!
 //! Prints Markdown rows for BENCHMARKS.md. No assertions on time.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,9 +108,9 @@ fn db_path(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("dc-ingest-bench-{}-{tag}.db", std::process::id()))
 }
 
-fn remove_db(path: &PathBuf) {
+fn remove_db(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.clone().into_os_string();
+        let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(p);
     }

@@ -85,6 +85,7 @@ async fn outcomes_and_lead_scores_are_split_into_50_record_requests() {
         .map(|i| {
             json!({"lead_id": format!("lead-{i:03}"), "first_name": format!("Lead{i}"),
                    "last_name": "Nurtured", "email": format!("lead{i}@example.com"),
+                   "phone": format!("(415) 555-{:04}", 1000 + i),
                    "channel": "whatsapp", "updated_at": "2026-04-19T11:00:00Z",
                    "lead_score": (i * 7 % 100)})
         })
@@ -108,7 +109,10 @@ async fn outcomes_and_lead_scores_are_split_into_50_record_requests() {
             .filter(|(s, _)| *s >= 90)
             .collect();
         v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        v.into_iter().map(|(s, id)| json!([id, s])).collect()
+        // A number field is a DECIMAL column: V2 sends its values as strings.
+        v.into_iter()
+            .map(|(s, id)| json!([id, s.to_string()]))
+            .collect()
     };
     assert!(!expected.is_empty());
     assert_eq!(hot, expected);

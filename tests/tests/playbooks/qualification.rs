@@ -147,6 +147,18 @@ async fn qualification_agent_reads_history_writes_and_reads_back() {
     let cached = env.query(&readback, &[]).await;
     assert_eq!(x_cache(&cached), "HIT");
     assert_eq!(rows(&cached).len(), 1);
+    // The other way to read after a write: a query the cache has not seen.
+    let unseen = env
+        .query(
+            &format!(
+                "SELECT event_type__c FROM Bridged_EngagementEvent__dll \
+                 WHERE event_id__c = '{EVENT_ID}' AND event_type__c = 'lead_qualified'"
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(x_cache(&unseen), "MISS");
+    assert_eq!(rows(&unseen), [json!(["lead_qualified"])]);
 
     // 7. The history query is still cached from step 2 (stale); fresh, it
     //    shows the qualification after the earlier events.

@@ -4,7 +4,9 @@
 //! multi-batch result whole and serves the pages from its cache under its
 //! own batch ids; upstream 503s and 429s are retried out of the app's sight,
 //! and a rate limit longer than the gateway's retry budget reaches the app
-//! as a 429 with `Retry-After`, after which its retry gets the rows.
+//! as a 429 with `Retry-After`, after which its retry gets the rows — also
+//! midway through a result, where the gateway hands the app the upstream's
+//! own batch id to continue from.
 
 use std::collections::HashSet;
 
@@ -175,4 +177,71 @@ async fn activation_gets_its_rows_through_503s_and_429s() {
     let retried = env.query(second_sql, &[]).await;
     assert_eq!(rows(&retried).len(), 5);
     assert_eq!(x_cache(&retried), "MISS", "a 429 is never cached");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_midway_leaves_the_rest_of_the_pages_to_the_app() {
+    let env = small_batches().await;
+    let total = env.unified_count().await as usize;
+    let batches = total.div_ceil(BATCH_ROWS);
+    assert!(batches > 3);
+    // Three Query API calls a minute, and time stands still unless moved.
+    let now = env.control(Method::GET, "/__emulator/clock", None).await["nowMs"].clone();
+    env.control(
+        Method::POST,
+        "/__emulator/clock",
+        Some(json!({ "pinMs": now })),
+    )
+    .await;
+    env.control(
+        Method::PUT,
+        "/__emulator/ratelimits",
+        Some(json!({"query": {"requests": 3, "windowMs": 60_000}})),
+    )
+    .await;
+
+    // The gateway fetches the query and two batches, then meets the limit:
+    // it stores nothing, serves what it has under its own ids, and the last
+    // of those pages hands the app the upstream's own next batch id.
+    let first = env.query(AUDIENCE_SQL, &[]).await;
+    let mut audience = rows(&first);
+    let mut page = first.json();
+    let mut gateway_pages = 0;
+    let mut limited = 0;
+    while page["done"] == false {
+        let id = page["nextBatchId"]
+            .as_str()
+            .expect("nextBatchId")
+            .to_owned();
+        gateway_pages += usize::from(id.starts_with("gwb-"));
+        let resp = env.next_batch(&id).await;
+        if resp.status == 429 {
+            // The app honours Retry-After (the emulator clock moves for it).
+            limited += 1;
+            let wait: i64 = resp
+                .header("retry-after")
+                .and_then(|s| s.parse().ok())
+                .expect("Retry-After seconds");
+            env.advance_clock(wait * 1000).await;
+            continue;
+        }
+        audience.extend(rows(&resp));
+        page = resp.json();
+    }
+    assert_eq!(
+        gateway_pages, 2,
+        "pages served from what the gateway fetched"
+    );
+    assert_eq!(audience.len(), total);
+    assert_eq!(distinct_ids(&audience), total);
+    assert!(limited >= 1);
+    // Nothing was fetched twice: every batch the emulator served is distinct.
+    let served: Vec<String> = env
+        .journal("method=GET&path=/api/v2/query/*&status=200")
+        .await
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(served.len(), batches - 1);
+    assert_eq!(served.iter().collect::<HashSet<_>>().len(), batches - 1);
 }

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod identity;
 pub mod model;
 pub mod org;
 pub mod routes;
@@ -104,6 +105,7 @@ impl Emulator {
         let state = Arc::new(AppState {
             tokens: auth::tokens::TokenStore::new(clock.clone()),
             cursors: cursor::Cursors::default(),
+            identity: identity::Identity::new(&org),
             config,
             base_url: base_url.clone(),
             host,

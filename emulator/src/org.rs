@@ -3,9 +3,11 @@
 //! Loaded once at start from a fixtures directory (`--fixtures DIR`) or from
 //! the built-in default org compiled into the binary (`fixtures/default`).
 //! Plain files a user can copy and edit: `org.toml` for apps/users/spaces,
-//! `model/*.toml` for objects, `rows/*` for data.
+//! `model/*.toml` for objects, `rows/*` for data, `identity.toml` for the
+//! identity resolution rulesets.
 
 pub mod generate;
+pub mod identity;
 pub mod ids;
 
 mod files;
@@ -46,6 +48,8 @@ pub struct Org {
     pub model: DataModel,
     /// Seed rows per object, in file order.
     pub rows: Vec<TableRows>,
+    /// Identity resolution rulesets (`identity.toml`).
+    pub identity: Vec<identity::Ruleset>,
 }
 
 /// A connected app (or external client app). `Debug` leaves the secret out.
@@ -175,6 +179,7 @@ impl Org {
         let settings = settings::load(files)?;
         let model = schema::load_model(files)?;
         let rows = schema::load_rows(files, &model)?;
+        let identity = identity::load(files, &model)?;
         let raw = settings.raw;
         Ok(Org {
             org_id: raw.org_id,
@@ -186,6 +191,7 @@ impl Org {
             dataspaces: raw.dataspaces,
             model,
             rows,
+            identity,
         })
     }
 

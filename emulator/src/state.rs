@@ -7,6 +7,7 @@ use crate::auth::tokens::TokenStore;
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
 use crate::cursor::Cursors;
+use crate::identity::Identity;
 use crate::org::Org;
 use crate::sql::Catalog;
 use crate::store::Store;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub store: Store,
     pub cursors: Cursors,
+    /// Identity resolution rulesets and their jobs.
+    pub identity: Identity,
     /// Counters tests read through `/__emulator/stats`.
     pub stats: Stats,
 }

@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 
 use crate::org::Org;
 
+pub(crate) use seed::text_value;
 pub use seed::utc_millis;
 
 /// Most reader connections open at once (and queries running at once).
@@ -59,7 +60,9 @@ enum Target {
     File(PathBuf),
 }
 
-/// The database.
+/// The database. Clones share it (the identity resolution job carries one
+/// onto its own task).
+#[derive(Clone)]
 pub struct Store {
     writer: Arc<Mutex<Connection>>,
     /// Idle reader connections; more are opened on demand up to `READERS`.

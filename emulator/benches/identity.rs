@@ -1,0 +1,2 @@
+//! Identity resolution benchmark (placeholder, filled in below).
+fn main() {}

@@ -27,6 +27,9 @@ const BIG_SQL: &str = "SELECT i.ssot__Id__c, i.ssot__FirstName__c, i.ssot__LastN
 const BIG_SQL_SQLITE: &str = "SELECT i.\"ssot__Id__c\", i.\"ssot__FirstName__c\", i.\"ssot__LastName__c\", e.\"ssot__EmailAddress__c\" FROM \"ssot__Individual__dlm\" i CROSS JOIN \"ssot__ContactPointEmail__dlm\" e ORDER BY i.\"ssot__Id__c\", e.\"ssot__Id__c\" LIMIT 10000";
 const LOOKUP_SQLITE: &str = "SELECT \"ssot__PartyId__c\", \"ssot__EmailAddress__c\" FROM \"ssot__ContactPointEmail__dlm\" WHERE \"ssot__EmailAddress__c\" = ?1";
 
+/// One row of `BIG_SQL`.
+type BigRow = (String, Option<String>, Option<String>, Option<String>);
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -111,7 +114,7 @@ async fn latency() {
         .read(|c| {
             direct(c, 60, |c| {
                 let mut st = c.prepare_cached(BIG_SQL_SQLITE).unwrap();
-                let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = st
+                let rows: Vec<BigRow> = st
                     .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                     .unwrap()
                     .map(Result::unwrap)

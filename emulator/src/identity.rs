@@ -18,6 +18,7 @@
 //! and fingerprints.
 
 mod cluster;
+pub mod counts;
 pub mod fuzzy;
 pub mod ids;
 pub mod job;

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod connect;
 pub mod exchange;
+pub mod identity;
 pub mod metadata;
 pub mod oauth;
 pub mod query;

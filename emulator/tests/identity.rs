@@ -1,0 +1,649 @@
+//! Identity resolution over HTTPS: the Connect ruleset resources, run-now
+//! result codes, a run on the untouched default org changing nothing,
+//! profiles joining clusters (email, the guide's WhatsApp phone in real
+//! time, fuzzy first name + exact last name), reconciliation, and stable
+//! unified ids through growth and splits.
+//!
+//! New source profiles are written straight into the store, the way the
+//! ingestion API's processing writes them; unified rows are read back from
+//! the store (`UnifiedIndividual__dlm`, the link objects and the guide's
+//! `UnifiedIndividual` view).
+
+mod common;
+
+use bytes::Bytes;
+use common::{start, TestEnv, CLIENT_ID, USER};
+use dc_emulator::identity::{self, materialize, resolve};
+use http::{Method, StatusCode};
+use rusqlite::types::Value;
+use serde_json::{json, Value as Json};
+
+const BASE: &str = "/services/data/v61.0/ssot/identity-resolutions";
+const NAME: &str = "Default_Individual";
+const SUBMITTED: &str = "SuccessfullySubmittedIdentityResolutionJobRunRequest";
+const NO_CHANGES: &str = "NoPendingChangesJobRunSkipped";
+const OUTPUTS: &[&str] = &[
+    "UnifiedIndividual__dlm",
+    "IndividualIdentityLink__dlm",
+    "UnifiedContactPointEmail__dlm",
+    "ContactPointEmailIdentityLink__dlm",
+    "UnifiedContactPointPhone__dlm",
+    "ContactPointPhoneIdentityLink__dlm",
+];
+
+type Rows = Vec<Vec<Option<String>>>;
+
+async fn token(env: &TestEnv) -> String {
+    env.core_token(CLIENT_ID, USER).await["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+async fn run_now(env: &TestEnv, token: &str, name: &str, body: &str) -> (StatusCode, Json) {
+    let auth = format!("Bearer {token}");
+    let r = env
+        .send(
+            Method::POST,
+            &format!("{BASE}/{name}/actions/run-now"),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            Bytes::from(body.to_owned()),
+        )
+        .await;
+    (r.status, r.json())
+}
+
+/// Run-now, then wait for the job; returns the result code.
+async fn run_and_wait(env: &TestEnv, token: &str) -> String {
+    let (status, body) = run_now(env, token, NAME, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    env.emu.state().identity.wait_idle().await;
+    body["resultCode"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn ruleset(env: &TestEnv, token: &str) -> Json {
+    let r = env.get(&format!("{BASE}/{NAME}"), Some(token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+/// Every row of a query, as text.
+async fn rows(env: &TestEnv, sql: String) -> Rows {
+    env.emu
+        .state()
+        .store
+        .read(move |c| {
+            let mut stmt = c.prepare(&sql).expect("prepare");
+            let n = stmt.column_count();
+            stmt.query_map([], |r| {
+                (0..n)
+                    .map(|i| {
+                        Ok(match r.get::<_, Value>(i)? {
+                            Value::Null => None,
+                            Value::Integer(v) => Some(v.to_string()),
+                            Value::Real(v) => Some(v.to_string()),
+                            Value::Text(v) => Some(v),
+                            Value::Blob(_) => Some("<blob>".into()),
+                        })
+                    })
+                    .collect()
+            })
+            .expect("query")
+            .collect::<rusqlite::Result<Rows>>()
+            .expect("rows")
+        })
+        .await
+        .expect("store")
+}
+
+async fn one(env: &TestEnv, sql: String) -> Vec<Option<String>> {
+    let mut r = rows(env, sql.clone()).await;
+    assert_eq!(r.len(), 1, "{sql}: {r:?}");
+    r.remove(0)
+}
+
+async fn write(env: &TestEnv, sql: String) {
+    env.emu
+        .state()
+        .store
+        .write(move |c| c.execute_batch(&sql).expect("write"))
+        .await
+        .expect("store");
+}
+
+async fn snapshot(env: &TestEnv) -> Vec<Rows> {
+    let mut out = Vec::new();
+    for o in OUTPUTS {
+        out.push(rows(env, format!("SELECT * FROM \"{o}\" ORDER BY 1")).await);
+    }
+    out
+}
+
+/// An individual (and optional email/phone contact points) as ingestion
+/// would write it.
+fn insert_profile(
+    id: &str,
+    source: (&str, &str),
+    name: (Option<&str>, Option<&str>),
+    birth: Option<&str>,
+    modified: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> String {
+    let q = |v: Option<&str>| v.map_or("NULL".to_owned(), |s| format!("'{s}'"));
+    let (ds, dso) = source;
+    let mut sql = format!(
+        "INSERT INTO ssot__Individual__dlm (ssot__Id__c, KQ_Id__c, ssot__FirstName__c, ssot__LastName__c, \
+         ssot__BirthDate__c, ssot__DataSourceId__c, ssot__DataSourceObjectId__c, ssot__CreatedDate__c, \
+         ssot__LastModifiedDate__c) VALUES ('{id}', 'TEST', {}, {}, {}, '{ds}', '{dso}', '{modified}', '{modified}');",
+        q(name.0),
+        q(name.1),
+        q(birth)
+    );
+    if let Some(e) = email {
+        sql += &format!(
+            "INSERT INTO ssot__ContactPointEmail__dlm (ssot__Id__c, ssot__EmailAddress__c, ssot__PartyId__c, \
+             ssot__DataSourceId__c, ssot__DataSourceObjectId__c, ssot__CreatedDate__c, ssot__LastModifiedDate__c) \
+             VALUES ('{id}-email', '{e}', '{id}', '{ds}', '{dso}', '{modified}', '{modified}');"
+        );
+    }
+    if let Some(p) = phone {
+        sql += &format!(
+            "INSERT INTO ssot__ContactPointPhone__dlm (ssot__Id__c, ssot__TelephoneNumber__c, ssot__PartyId__c, \
+             ssot__DataSourceId__c, ssot__DataSourceObjectId__c, ssot__CreatedDate__c, ssot__LastModifiedDate__c) \
+             VALUES ('{id}-phone', '{p}', '{id}', '{ds}', '{dso}', '{modified}', '{modified}');"
+        );
+    }
+    sql
+}
+
+async fn unified_of(env: &TestEnv, source_id: &str) -> String {
+    one(
+        env,
+        format!("SELECT UnifiedRecordId__c FROM IndividualIdentityLink__dlm WHERE SourceRecordId__c = '{source_id}'"),
+    )
+    .await[0]
+        .clone()
+        .expect("linked")
+}
+
+/// A CRM source alone in its unified profile, with `extra` non-NULL.
+async fn lone_crm_source(env: &TestEnv, join: &str, value: &str) -> (String, String, String) {
+    let r = one(
+        env,
+        format!(
+            "SELECT i.ssot__Id__c, {value}, l.UnifiedRecordId__c FROM ssot__Individual__dlm i {join} \
+             JOIN IndividualIdentityLink__dlm l ON l.SourceRecordId__c = i.ssot__Id__c \
+             WHERE i.ssot__DataSourceId__c = 'SalesforceCRM_Home' AND i.ssot__FirstName__c IS NOT NULL \
+               AND i.ssot__BirthDate__c IS NOT NULL AND {value} IS NOT NULL \
+               AND (SELECT COUNT(*) FROM IndividualIdentityLink__dlm l2 WHERE l2.UnifiedRecordId__c = l.UnifiedRecordId__c) = 1 \
+             ORDER BY i.ssot__Id__c LIMIT 1"
+        ),
+    )
+    .await;
+    (
+        r[0].clone().unwrap(),
+        r[1].clone().unwrap(),
+        r[2].clone().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn rulesets_are_listed_and_read() {
+    let env = start().await;
+    let t = token(&env).await;
+    let list = env.get(BASE, Some(&t)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text());
+    let all = list.json()["identityResolutions"].clone();
+    assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
+    let r = &all[0];
+    assert_eq!(r["id"], "1irHp0000000EmUIAU");
+    assert_eq!(r["developerName"], NAME);
+    assert_eq!(r["configurationType"], "Individual");
+    assert_eq!(r["rulesetId"], "");
+    assert_eq!(r["dataSpaceName"], "default");
+    assert_eq!(r["lastJobStatus"], Json::Null);
+    let methods: Vec<&str> = r["matchRules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["criteria"].as_array().unwrap())
+        .map(|c| c["matchMethodType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        methods,
+        ["EXACT_NORMALIZED", "EXACT_NORMALIZED", "FUZZY", "EXACT"]
+    );
+    let rec = &r["reconciliationRules"][0];
+    assert_eq!(rec["entityName"], "ssot__Individual__dlm");
+    assert_eq!(rec["ruleType"], "LAST_UPDATED");
+    assert_eq!(rec["unifiedDmoName"], "UnifiedIndividual__dlm");
+    assert_eq!(rec["linkDmoName"], "IndividualIdentityLink__dlm");
+    assert_eq!(rec["fields"][0]["ruleType"], "SOURCE_SEQUENCE");
+    assert_eq!(rec["fields"][0]["sources"][0]["name"], "SalesforceCRM_Home");
+    // Counts come from the fixture's unified rows.
+    let sources = r["sourceProfiles"].as_i64().unwrap();
+    let unified = r["totalUnifiedProfiles"].as_i64().unwrap();
+    assert!(sources > unified && unified > 1000, "{r}");
+    assert_eq!(
+        r["knownUnifiedProfiles"].as_i64().unwrap()
+            + r["anonymousUnifiedProfiles"].as_i64().unwrap(),
+        unified
+    );
+    assert!(r["matchedSourceProfiles"].as_i64().unwrap() > sources - unified);
+    assert!(r["consolidationRate"].as_f64().unwrap() > 10.0);
+
+    // Read by developer name (any case), 18- and 15-character id.
+    for key in [
+        NAME,
+        "default_individual",
+        "1irHp0000000EmUIAU",
+        "1irHp0000000EmU",
+    ] {
+        let one = env.get(&format!("{BASE}/{key}"), Some(&t)).await;
+        assert_eq!(one.status, StatusCode::OK, "{key}: {}", one.text());
+        assert_eq!(one.json()["id"], "1irHp0000000EmUIAU");
+    }
+    let missing = env.get(&format!("{BASE}/Nope"), Some(&t)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json()[0]["errorCode"], "NOT_FOUND");
+    // API 57.0 brought these resources.
+    let old = env
+        .get("/services/data/v56.0/ssot/identity-resolutions", Some(&t))
+        .await;
+    assert_eq!(old.status, StatusCode::NOT_FOUND);
+    let anon = env.get(BASE, None).await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anon.json()[0]["errorCode"], "INVALID_SESSION_ID");
+    let post = env.post_json(BASE, Some(&t), &json!({"label": "x"})).await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn run_now_codes_and_a_run_on_the_untouched_org_changes_nothing() {
+    let env = start().await;
+    let t = token(&env).await;
+    let before = snapshot(&env).await;
+    assert!(before.iter().all(|rows| !rows.is_empty()));
+
+    assert_eq!(run_and_wait(&env, &t).await, SUBMITTED);
+    let job = env.emu.state().identity.find(NAME).unwrap().clone();
+    let last = job.status().last.expect("a finished run");
+    assert!(last.changes.is_empty(), "{:?}", last.changes);
+    assert_eq!(
+        snapshot(&env).await,
+        before,
+        "the fixture is what the ruleset writes"
+    );
+    let r = ruleset(&env, &t).await;
+    assert_eq!(r["lastJobStatus"], "SUCCESS");
+    assert!(
+        r["lastJobCompleted"].as_str().unwrap().ends_with('Z'),
+        "{r}"
+    );
+    assert_eq!(
+        r["sourceProfiles"].as_u64(),
+        Some(last.stats.sources as u64)
+    );
+    assert_eq!(
+        r["totalUnifiedProfiles"].as_u64(),
+        Some(last.stats.unified as u64)
+    );
+    assert_eq!(
+        r["matchedSourceProfiles"].as_u64(),
+        Some(last.stats.matched as u64)
+    );
+    assert_eq!(
+        r["anonymousUnifiedProfiles"].as_u64(),
+        Some(last.stats.anonymous as u64)
+    );
+
+    // Nothing changed since: skipped. A body with the documented keys is fine.
+    let body = r#"{"callingApp": "tests", "callingAppInfo": "no-op"}"#;
+    let (status, again) = run_now(&env, &t, NAME, body).await;
+    assert_eq!(
+        (status, again["resultCode"].as_str()),
+        (StatusCode::OK, Some(NO_CHANGES))
+    );
+
+    // A run in progress: already running.
+    let gate = job.gate.lock().await;
+    let (_, busy) = run_now(&env, &t, NAME, "").await;
+    assert_eq!(busy["resultCode"], "IdentityResolutionJobIsAlreadyRunning");
+    drop(gate);
+
+    let (status, unknown) = run_now(&env, &t, "No_Such_Ruleset", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
+    assert_eq!(unknown[0]["errorCode"], "NOT_FOUND");
+    let (status, bad) = run_now(&env, &t, NAME, r#"{"when": "now"}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert_eq!(bad[0]["errorCode"], "JSON_PARSER_ERROR");
+    let get = env
+        .get(&format!("{BASE}/{NAME}/actions/run-now"), Some(&t))
+        .await;
+    assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_profile_sharing_an_email_joins_its_cluster_and_reconciles() {
+    let env = start().await;
+    let t = token(&env).await;
+    let join = "JOIN ssot__ContactPointEmail__dlm e ON e.ssot__PartyId__c = i.ssot__Id__c";
+    let (crm, email, unified) = lone_crm_source(&env, join, "e.ssot__EmailAddress__c").await;
+    let crm_row = one(
+        &env,
+        format!("SELECT ssot__LastName__c, ssot__BirthDate__c FROM ssot__Individual__dlm WHERE ssot__Id__c = '{crm}'"),
+    )
+    .await;
+    let (last, birth) = (crm_row[0].clone().unwrap(), crm_row[1].clone().unwrap());
+    let links_before = rows(
+        &env,
+        "SELECT * FROM IndividualIdentityLink__dlm ORDER BY 1".into(),
+    )
+    .await;
+    let r0 = ruleset(&env, &t).await;
+
+    // Newer, from the web channel, the email in other case, an id sorting
+    // before every fixture id, another first name and birth date.
+    let shouted = email.to_uppercase();
+    write(
+        &env,
+        insert_profile(
+            "000-test-joiner",
+            ("Bridged_WhatsApp_Web", "LeadProfile"),
+            (Some("Zebulon"), Some(&last)),
+            Some("2001-01-01"),
+            "2031-01-01T00:00:00.000Z",
+            Some(&format!("  {shouted} ")),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(run_and_wait(&env, &t).await, SUBMITTED);
+
+    assert_eq!(
+        unified_of(&env, "000-test-joiner").await,
+        unified,
+        "existing id kept"
+    );
+    let u = one(
+        &env,
+        format!(
+            "SELECT ssot__FirstName__c, ssot__LastName__c, ssot__BirthDate__c, ssot__LastModifiedDate__c \
+             FROM UnifiedIndividual__dlm WHERE ssot__Id__c = '{unified}'"
+        ),
+    )
+    .await;
+    // Last updated wins the name; the CRM wins the birth date (source priority).
+    assert_eq!(u[0].as_deref(), Some("Zebulon"));
+    assert_eq!(u[1].as_deref(), Some(last.as_str()));
+    assert_eq!(u[2].as_deref(), Some(birth.as_str()));
+    assert_eq!(u[3].as_deref(), Some("2031-01-01T00:00:00.000Z"));
+    // One unified email (both spellings normalize alike), linked from both.
+    let emails = rows(
+        &env,
+        format!("SELECT ssot__Id__c, ssot__EmailAddress__c FROM UnifiedContactPointEmail__dlm WHERE ssot__PartyId__c = '{unified}'"),
+    )
+    .await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    let links = rows(
+        &env,
+        format!(
+            "SELECT COUNT(*) FROM ContactPointEmailIdentityLink__dlm WHERE UnifiedRecordId__c = '{}'",
+            emails[0][0].clone().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(links[0][0].as_deref(), Some("2"));
+    // Every other link is untouched: ids are stable across runs.
+    let mut links_after = rows(
+        &env,
+        "SELECT * FROM IndividualIdentityLink__dlm ORDER BY 1".into(),
+    )
+    .await;
+    assert_eq!(links_after[0][0].as_deref(), Some("000-test-joiner"));
+    links_after.remove(0);
+    let changed: Vec<_> = links_before
+        .iter()
+        .zip(&links_after)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a[0].clone())
+        .collect();
+    // Only the joined cluster's link moved (its last modified date).
+    assert_eq!(changed, [Some(crm.clone())]);
+
+    let r1 = ruleset(&env, &t).await;
+    assert_eq!(
+        r1["sourceProfiles"].as_i64().unwrap(),
+        r0["sourceProfiles"].as_i64().unwrap() + 1
+    );
+    assert_eq!(r1["totalUnifiedProfiles"], r0["totalUnifiedProfiles"]);
+    assert_eq!(
+        r1["matchedSourceProfiles"].as_i64().unwrap(),
+        r0["matchedSourceProfiles"].as_i64().unwrap() + 2
+    );
+    let (_, again) = run_now(&env, &t, NAME, "").await;
+    assert_eq!(again["resultCode"], NO_CHANGES);
+}
+
+#[tokio::test]
+async fn the_guides_whatsapp_lead_joins_the_crm_individual_in_real_time() {
+    let env = start().await;
+    let t = token(&env).await;
+    let join = "JOIN ssot__ContactPointPhone__dlm p ON p.ssot__PartyId__c = i.ssot__Id__c";
+    let (crm, e164, unified) =
+        lone_crm_source(&env, join, "p.ssot__FormattedE164PhoneNumber__c").await;
+    let crm_name = one(
+        &env,
+        format!("SELECT ssot__FirstName__c, ssot__LastName__c FROM ssot__Individual__dlm WHERE ssot__Id__c = '{crm}'"),
+    )
+    .await;
+    // WhatsApp hands the number over as a gateway address and in display form.
+    let display = if let Some(n) = e164.strip_prefix("+1") {
+        format!("+1 {}-{}-{}", &n[..3], &n[3..6], &n[6..])
+    } else {
+        format!("+{}", &e164[1..])
+    };
+    let lead = ("Bridged_WhatsApp_Web", "LeadProfile");
+    let mut sql = insert_profile(
+        "lead-wa-1",
+        lead,
+        (None, None),
+        None,
+        "2031-02-01T00:00:00.000Z",
+        None,
+        Some(&format!("whatsapp:{e164}")),
+    );
+    sql += &insert_profile(
+        "lead-wa-2",
+        lead,
+        (None, None),
+        None,
+        "2031-02-02T00:00:00.000Z",
+        None,
+        Some(&display),
+    );
+    write(&env, sql).await;
+    // What ingestion calls after its processing transaction: no run-now.
+    identity::after_profile_changes(env.emu.state()).await;
+
+    for id in ["lead-wa-1", "lead-wa-2"] {
+        assert_eq!(unified_of(&env, id).await, unified, "{id}");
+    }
+    let linked = rows(
+        &env,
+        format!("SELECT SourceRecordId__c FROM IndividualIdentityLink__dlm WHERE UnifiedRecordId__c = '{unified}' ORDER BY 1"),
+    )
+    .await;
+    assert_eq!(linked.len(), 3, "{linked:?}");
+    assert!(linked.contains(&vec![Some(crm.clone())]));
+    // The guide's object shows one profile with the CRM names.
+    let view = rows(
+        &env,
+        format!("SELECT IndividualId, FirstName, LastName FROM UnifiedIndividual WHERE IndividualId = '{unified}'"),
+    )
+    .await;
+    assert_eq!(
+        view,
+        vec![vec![
+            Some(unified.clone()),
+            crm_name[0].clone(),
+            crm_name[1].clone()
+        ]]
+    );
+    let phones = rows(
+        &env,
+        format!("SELECT ssot__FormattedE164PhoneNumber__c FROM UnifiedContactPointPhone__dlm WHERE ssot__PartyId__c = '{unified}'"),
+    )
+    .await;
+    assert_eq!(phones, vec![vec![Some(e164.clone())]]);
+    assert_eq!(ruleset(&env, &t).await["lastJobStatus"], "SUCCESS");
+
+    // A CRM change is not real-time: it waits for a run.
+    write(
+        &env,
+        insert_profile(
+            "003-batch-only",
+            ("SalesforceCRM_Home", "Contact"),
+            (Some("Quill"), Some("Batchworth")),
+            None,
+            "2031-03-01T00:00:00.000Z",
+            None,
+            Some(&e164),
+        ),
+    )
+    .await;
+    identity::after_profile_changes(env.emu.state()).await;
+    let none = rows(
+        &env,
+        "SELECT * FROM IndividualIdentityLink__dlm WHERE SourceRecordId__c = '003-batch-only'"
+            .into(),
+    )
+    .await;
+    assert!(none.is_empty());
+    assert_eq!(run_and_wait(&env, &t).await, SUBMITTED);
+    assert_eq!(unified_of(&env, "003-batch-only").await, unified);
+}
+
+#[tokio::test]
+async fn fuzzy_first_name_and_exact_last_name_match() {
+    let env = start().await;
+    let crm = ("SalesforceCRM_Home", "Contact");
+    let at = "2031-04-01T00:00:00.000Z";
+    let mut sql = String::new();
+    for (id, first, last) in [
+        ("zz-fuzzy-1", "Jon", "Vandermeer"),
+        ("zz-fuzzy-2", "John", "Vandermeer"),
+        ("zz-fuzzy-3", "Bob", "Vandermeer"),
+        ("zz-fuzzy-4", "Robert", "Vandermeer"),
+        ("zz-fuzzy-5", "Maria", "Vandermeer"),
+        ("zz-fuzzy-6", "Jon", "Oosterhuis"),
+    ] {
+        sql += &insert_profile(id, crm, (Some(first), Some(last)), None, at, None, None);
+    }
+    write(&env, sql).await;
+    identity::run(env.emu.state(), NAME).await.expect("run");
+    let u = |id: &'static str| unified_of(&env, id);
+    let (u1, u2, u3, u4, u5, u6) = (
+        u("zz-fuzzy-1").await,
+        u("zz-fuzzy-2").await,
+        u("zz-fuzzy-3").await,
+        u("zz-fuzzy-4").await,
+        u("zz-fuzzy-5").await,
+        u("zz-fuzzy-6").await,
+    );
+    assert_eq!(u1, u2, "Jon ~ John (Jaro-Winkler 0.93)");
+    assert_eq!(u3, u4, "Bob ~ Robert (nickname)");
+    assert_ne!(u1, u3);
+    assert_ne!(u5, u1);
+    assert_ne!(u5, u3);
+    assert_ne!(u6, u1, "another last name");
+}
+
+#[tokio::test]
+async fn a_split_keeps_the_id_on_one_side() {
+    let env = start().await;
+    let web = ("Bridged_WhatsApp_Web", "LeadProfile");
+    let at = "2031-05-01T00:00:00.000Z";
+    let mut sql = insert_profile(
+        "zz-split-a",
+        web,
+        (None, None),
+        None,
+        at,
+        Some("split-a@example.com"),
+        None,
+    );
+    sql += &insert_profile(
+        "zz-split-b",
+        web,
+        (None, None),
+        None,
+        at,
+        Some("split-a@example.com"),
+        Some("+1 303 555 0199"),
+    );
+    sql += &insert_profile(
+        "zz-split-c",
+        web,
+        (None, None),
+        None,
+        at,
+        None,
+        Some("(303) 555-0199"),
+    );
+    write(&env, sql).await;
+    identity::run(env.emu.state(), NAME).await.expect("run");
+    let before = unified_of(&env, "zz-split-a").await;
+    assert_eq!(
+        unified_of(&env, "zz-split-c").await,
+        before,
+        "b bridges a and c"
+    );
+
+    write(
+        &env,
+        "DELETE FROM ssot__ContactPointPhone__dlm WHERE ssot__PartyId__c = 'zz-split-b';".into(),
+    )
+    .await;
+    let report = identity::run(env.emu.state(), NAME).await.expect("run");
+    assert!(!report.changes.is_empty());
+    assert_eq!(
+        unified_of(&env, "zz-split-a").await,
+        before,
+        "the larger side keeps the id"
+    );
+    assert_eq!(unified_of(&env, "zz-split-b").await, before);
+    let c = unified_of(&env, "zz-split-c").await;
+    assert_ne!(c, before);
+    assert_eq!(c, identity::ids::fresh("", "Individual", "zz-split-c"));
+    // Running again changes nothing: ids are stable.
+    let again = identity::run(env.emu.state(), NAME).await.expect("run");
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+}
+
+#[tokio::test]
+async fn the_fixture_has_no_name_only_matches() {
+    let env = start().await;
+    let state = env.emu.state().clone();
+    let ruleset = state.identity.find(NAME).unwrap().ruleset.clone();
+    let mut no_names = ruleset.clone();
+    no_names.match_rules.retain(|r| !r.label.contains("Fuzzy"));
+    assert_eq!(no_names.match_rules.len(), 2);
+    let org = state.org.clone();
+    let r = ruleset.clone();
+    let inputs = state
+        .store
+        .read(move |c| materialize::load_inputs(c, &org.model, &r))
+        .await
+        .unwrap()
+        .unwrap();
+    let prev = Default::default();
+    let with = resolve::resolve(&ruleset, &state.org.model, &inputs, &prev).unwrap();
+    let without = resolve::resolve(&no_names, &state.org.model, &inputs, &prev).unwrap();
+    assert_eq!(with.stats, without.stats);
+    assert_eq!(with.tables, without.tables);
+}

@@ -49,7 +49,7 @@ fn main() {
         rt.block_on(async move {
             let started = Instant::now();
             let outcome = store
-                .write(move |c| job::run_blocking(c, &org.model, &ruleset, |_| true))
+                .write(move |c| job::run_blocking(c, &org.model, &ruleset, None))
                 .await
                 .expect("store")
                 .expect("run");

@@ -133,7 +133,7 @@ pub async fn run_now(state: &AppState, name: &str) -> Result<RunNowCode, Identit
         let outcome = store
             .write({
                 let (org, ruleset) = (org.clone(), job.ruleset.clone());
-                move |conn| job::run_blocking(conn, &org.model, &ruleset, |_| true)
+                move |conn| job::run_blocking(conn, &org.model, &ruleset, None)
             })
             .await;
         record(&job, clock.now_ms(), &flatten(outcome));
@@ -153,7 +153,7 @@ pub async fn run(state: &AppState, name: &str) -> Result<Report, IdentityError> 
     let (org, ruleset) = (state.org.clone(), job.ruleset.clone());
     let outcome = state
         .store
-        .write(move |conn| job::run_blocking(conn, &org.model, &ruleset, |_| true))
+        .write(move |conn| job::run_blocking(conn, &org.model, &ruleset, None))
         .await;
     let report = flatten(outcome);
     record(&job, state.clock.now_ms(), &report);
@@ -176,12 +176,13 @@ pub async fn after_profile_changes(state: &AppState) {
         let outcome = state
             .store
             .write(move |conn| {
-                job::run_blocking(conn, &org.model, &ruleset, |now| {
-                    ruleset
-                        .real_time_sources
+                let sources = ruleset.real_time_sources.clone();
+                let changed: job::Gate = Box::new(move |now| {
+                    sources
                         .iter()
                         .any(|s| now.by_source.get(s) != before.by_source.get(s))
-                })
+                });
+                job::run_blocking(conn, &org.model, &ruleset, Some(changed))
             })
             .await;
         match flatten(outcome) {

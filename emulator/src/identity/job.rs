@@ -137,22 +137,28 @@ pub fn current_fingerprint(
 ) -> Result<Fingerprint, String> {
     let inputs = materialize::load_inputs(conn, model, ruleset)?;
     let outputs = materialize::load_outputs(conn, model, ruleset)?;
-    Ok(fingerprint(&inputs, &outputs))
+    Ok(input_hashes(&inputs).with_outputs(&outputs))
 }
 
-/// Runs `ruleset` on the writer in one transaction, unless `gate` (given the
-/// fingerprint of the store before the run) says no.
+/// Decides, from the store's fingerprint before a run, whether to run.
+pub type Gate = Box<dyn FnOnce(&Fingerprint) -> bool>;
+
+/// Runs `ruleset` on the writer in one transaction; with a `gate`, only if
+/// it says yes.
 pub fn run_blocking(
     conn: &mut Connection,
     model: &DataModel,
     ruleset: &Ruleset,
-    gate: impl FnOnce(&Fingerprint) -> bool,
+    gate: Option<Gate>,
 ) -> Result<Outcome, String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     let inputs = materialize::load_inputs(&tx, model, ruleset)?;
     let current = materialize::load_outputs(&tx, model, ruleset)?;
-    if !gate(&fingerprint(&inputs, &current)) {
-        return Ok(Outcome::Skipped);
+    let hashes = input_hashes(&inputs);
+    if let Some(gate) = gate {
+        if !gate(&hashes.with_outputs(&current)) {
+            return Ok(Outcome::Skipped);
+        }
     }
     let previous = current
         .iter()
@@ -165,40 +171,62 @@ pub fn run_blocking(
     Ok(Outcome::Ran(Report {
         stats: outputs.stats,
         changes,
-        fingerprint: fingerprint(&inputs, &outputs.tables),
+        fingerprint: hashes.with_outputs(&outputs.tables),
     }))
 }
 
-/// Order-independent hash of every row (so row order and rowids never
-/// matter), overall and per data source.
-pub fn fingerprint(inputs: &Inputs, outputs: &[Table]) -> Fingerprint {
-    let mut fp = Fingerprint::default();
-    let input_tables = std::iter::once(&inputs.individuals).chain(&inputs.contact_points);
-    for (n, t) in input_tables.chain(outputs).enumerate() {
-        let is_input = n <= inputs.contact_points.len();
+/// The input half of a fingerprint.
+pub struct InputHashes {
+    all: u64,
+    by_source: HashMap<String, u64>,
+}
+
+impl InputHashes {
+    /// The whole fingerprint, with the unified and link rows.
+    pub fn with_outputs(&self, outputs: &[Table]) -> Fingerprint {
+        let mut all = self.all;
+        for t in outputs {
+            all = mix(all, t, |_, _| {});
+        }
+        Fingerprint {
+            all,
+            by_source: self.by_source.clone(),
+        }
+    }
+}
+
+/// Order-independent hashes of the input rows (so row order and rowids
+/// never matter), overall and per data source.
+pub fn input_hashes(inputs: &Inputs) -> InputHashes {
+    let mut by_source: HashMap<String, u64> = HashMap::new();
+    let mut all = 0;
+    for t in std::iter::once(&inputs.individuals).chain(&inputs.contact_points) {
         let sources = [
             t.col("ssot__DataSourceId__c"),
             t.col("ssot__DataSourceObjectId__c"),
         ];
-        let mut sum: u64 = 0;
-        for row in &t.rows {
-            let h = row_hash(&t.object, row);
-            sum = sum.wrapping_add(h);
-            if is_input {
-                for c in sources.iter().flatten() {
-                    if let Value::Text(s) = &row[*c] {
-                        let e = fp.by_source.entry(s.clone()).or_default();
-                        *e = e.wrapping_add(h);
-                    }
+        all = mix(all, t, |row, h| {
+            for c in sources.iter().flatten() {
+                if let Value::Text(s) = &row[*c] {
+                    let e = by_source.entry(s.clone()).or_default();
+                    *e = e.wrapping_add(h);
                 }
             }
-        }
-        fp.all = fp
-            .all
-            .rotate_left(7)
-            .wrapping_add(sum ^ (t.rows.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        });
     }
-    fp
+    InputHashes { all, by_source }
+}
+
+/// Folds one table into a running hash; `each` sees every row and its hash.
+fn mix(acc: u64, t: &Table, mut each: impl FnMut(&[Value], u64)) -> u64 {
+    let mut sum: u64 = 0;
+    for row in &t.rows {
+        let h = row_hash(&t.object, row);
+        sum = sum.wrapping_add(h);
+        each(row, h);
+    }
+    acc.rotate_left(7)
+        .wrapping_add(sum ^ (t.rows.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 fn row_hash(object: &str, row: &[Value]) -> u64 {

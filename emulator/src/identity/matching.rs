@@ -102,6 +102,9 @@ fn apply(rule: &MatchRule, profiles: &Profiles<'_>, uf: &mut UnionFind, cache: &
 /// Every key of profile `p` for `criteria`: the product of its normalized
 /// values per criterion. Empty when a criterion has no value.
 fn keys(criteria: &[&Criterion], profiles: &Profiles<'_>, p: usize) -> Vec<String> {
+    if let [c] = criteria {
+        return values(c, profiles, p);
+    }
     let mut out = vec![String::new()];
     for (i, c) in criteria.iter().enumerate() {
         let values = values(c, profiles, p);

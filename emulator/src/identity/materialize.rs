@@ -7,7 +7,8 @@
 //! unchanged rows are not touched, so a run that changes nothing writes
 //! nothing (and says so in its [`Changes`]).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
@@ -139,12 +140,6 @@ fn write_one(
     pk: &[usize],
     changes: &mut Changes,
 ) -> rusqlite::Result<()> {
-    let key = |row: &[Value]| -> String {
-        pk.iter()
-            .map(|&c| cell_text(&row[c]).unwrap_or_default().into_owned())
-            .collect::<Vec<_>>()
-            .join("\u{1f}")
-    };
     let quoted: Vec<String> = want.columns.iter().map(|c| format!("\"{c}\"")).collect();
     if pk.is_empty() {
         // No key to diff on: replace everything (only when something differs).
@@ -155,20 +150,20 @@ fn write_one(
         insert_all(conn, want, &quoted, want.rows.iter(), changes, false)?;
         return Ok(());
     }
-    let old: HashMap<String, &Vec<Value>> = have
-        .map(|h| h.rows.iter().map(|r| (key(r), r)).collect())
+    let old: HashMap<Cow<'_, str>, &Vec<Value>> = have
+        .map(|h| h.rows.iter().map(|r| (row_key(r, pk), r)).collect())
         .unwrap_or_default();
-    let mut wanted: HashMap<String, ()> = HashMap::with_capacity(want.rows.len());
+    let mut wanted: HashSet<Cow<'_, str>> = HashSet::with_capacity(want.rows.len());
     let mut fresh = Vec::new();
     let mut changed = Vec::new();
     for row in &want.rows {
-        let k = key(row);
+        let k = row_key(row, pk);
         match old.get(&k) {
             None => fresh.push(row),
             Some(o) if *o != row => changed.push(row),
             Some(_) => {}
         }
-        wanted.insert(k, ());
+        wanted.insert(k);
     }
     let condition: Vec<String> = pk
         .iter()
@@ -181,13 +176,28 @@ fn write_one(
         condition.join(" AND ")
     ))?;
     for (k, row) in &old {
-        if !wanted.contains_key(k) {
+        if !wanted.contains(k) {
             changes.deleted += delete.execute(params_from_iter(pk.iter().map(|&c| &row[c])))?;
         }
     }
     insert_all(conn, want, &quoted, fresh.into_iter(), changes, false)?;
     insert_all(conn, want, &quoted, changed.into_iter(), changes, true)?;
     Ok(())
+}
+
+/// A row's primary key as text. It borrows the text of a one-column key
+/// (every unified and link object has one) instead of allocating hundreds of
+/// thousands of strings.
+fn row_key<'a>(row: &'a [Value], pk: &[usize]) -> Cow<'a, str> {
+    match pk {
+        [c] => cell_text(&row[*c]).unwrap_or_default(),
+        _ => Cow::Owned(
+            pk.iter()
+                .map(|&c| cell_text(&row[c]).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\u{1f}"),
+        ),
+    }
 }
 
 fn insert_all<'a>(

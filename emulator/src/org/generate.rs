@@ -26,9 +26,11 @@ use names::{AREA_CODES, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES};
 
 /// Real people behind the sources (before duplicates and household merges).
 const PEOPLE: usize = 1100;
-/// Beyond this many people, last names are double-barrelled so that names
-/// still tell people apart.
-const DOUBLE_BARRELLED_FROM: usize = 2000;
+/// Beyond this many people (benchmarks, never the committed fixtures), last
+/// names are double-barrelled so that names still tell people apart, and
+/// phone numbers come from the whole `555` exchange and `07700` block, as the
+/// fictional `555-01xx` / `07700 900xxx` ranges hold only 4,000 numbers.
+const LARGE_FROM: usize = 2000;
 const SEED: [u8; 32] = *b"dc-emulator default org fixtures";
 const CRM: (&str, &str, &str) = ("SalesforceCRM_Home", "Contact", "CRM");
 const WEB: (&str, &str, &str) = ("Bridged_WhatsApp_Web", "LeadIdentity", "WEB");
@@ -129,8 +131,8 @@ pub fn generate() -> Vec<(String, String)> {
 }
 
 /// The source CSV files (individuals, emails, phones) for `people` people,
-/// about 1.33 source profiles each. Deterministic. More people than the
-/// word lists can name apart get double-barrelled last names.
+/// about 1.33 source profiles each. Deterministic. Past 2,000 people, last
+/// names are double-barrelled and phone ranges wider (see `LARGE_FROM`).
 pub fn source_files(people: usize) -> Vec<(String, String)> {
     let mut dice = Dice(ChaCha8Rng::from_seed(SEED));
     let people = draw_people(&mut dice, people);
@@ -200,10 +202,10 @@ fn draw_people(dice: &mut Dice, count: usize) -> Vec<Person> {
     let mut emails = HashSet::new();
     let mut phones = HashSet::new();
     let mut names = NameBook::default();
-    let double_barrelled = count > DOUBLE_BARRELLED_FROM;
+    let large = count > LARGE_FROM;
     let mut out: Vec<Person> = Vec::with_capacity(count);
     for i in 0..count {
-        let (first, last) = names.draw(dice, double_barrelled);
+        let (first, last) = names.draw(dice, large);
         let birth = dice.percent(80).then(|| {
             let (y, m, d) = (
                 1950 + dice.below(56),
@@ -234,10 +236,11 @@ fn draw_people(dice: &mut Dice, count: usize) -> Vec<Person> {
         }
         let mut phone;
         loop {
-            phone = if dice.percent(75) {
-                format!("+1{}55501{:02}", dice.pick(AREA_CODES), dice.below(100))
-            } else {
-                format!("+447700900{:03}", dice.below(1000))
+            phone = match (dice.percent(75), large) {
+                (true, false) => format!("+1{}55501{:02}", dice.pick(AREA_CODES), dice.below(100)),
+                (true, true) => format!("+1{}555{:04}", dice.pick(AREA_CODES), dice.below(10_000)),
+                (false, false) => format!("+447700900{:03}", dice.below(1000)),
+                (false, true) => format!("+447700{:06}", dice.below(1_000_000)),
             };
             if phones.insert(phone.clone()) {
                 break;

@@ -10,7 +10,8 @@
 //! 2. a re-run with nothing changed (reads, resolves, writes nothing);
 //! 3. a run after one new profile joined an existing cluster.
 //!
-//! Prints Markdown rows for BENCHMARKS.md. No assertions on time.
+//! Prints Markdown rows for BENCHMARKS.md, wall and CPU time (the machine
+//! may be shared). No assertions on time.
 
 use std::time::{Duration, Instant};
 
@@ -47,13 +48,13 @@ fn main() {
     let run = |label: &'static str| {
         let (store, org, ruleset) = (store.clone(), org.clone(), ruleset.clone());
         rt.block_on(async move {
-            let started = Instant::now();
+            let (started, cpu) = (Instant::now(), cpu_time());
             let outcome = store
                 .write(move |c| job::run_blocking(c, &org.model, &ruleset, None))
                 .await
                 .expect("store")
                 .expect("run");
-            let took = started.elapsed();
+            let took = (started.elapsed(), cpu_time().zip(cpu).map(|(b, a)| b - a));
             match outcome {
                 Outcome::Ran(report) => (label, took, report),
                 Outcome::Skipped => (label, took, Report::default()),
@@ -95,20 +96,32 @@ fn main() {
     );
     println!();
     println!(
-        "| identity resolution, {} source individuals | time | rows inserted / updated / deleted |",
+        "| identity resolution, {} source individuals | wall time | CPU time | rows inserted / updated / deleted |",
         s.sources
     );
-    println!("| --- | --- | --- |");
-    for (label, took, report) in [first, noop, joined] {
+    println!("| --- | --- | --- | --- |");
+    for (label, (wall, cpu), report) in [first, noop, joined] {
         let c = report.changes;
         println!(
-            "| {label} | {} | {} / {} / {} |",
-            secs(took),
+            "| {label} | {} | {} | {} / {} / {} |",
+            secs(wall),
+            cpu.map_or("n/a".into(), secs),
             c.inserted,
             c.updated,
             c.deleted
         );
     }
+}
+
+/// CPU time of the whole process (Linux `/proc/self/stat`, 100 ticks a
+/// second): on a shared machine the wall time also counts waiting for a core.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15; `fields` starts at field 3.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn secs(d: Duration) -> String {

@@ -27,7 +27,7 @@ const BIG_SQL: &str = "SELECT i.ssot__Id__c, i.ssot__FirstName__c, i.ssot__LastN
 const BIG_SQL_SQLITE: &str = "SELECT i.\"ssot__Id__c\", i.\"ssot__FirstName__c\", i.\"ssot__LastName__c\", e.\"ssot__EmailAddress__c\" FROM \"ssot__Individual__dlm\" i CROSS JOIN \"ssot__ContactPointEmail__dlm\" e ORDER BY i.\"ssot__Id__c\", e.\"ssot__Id__c\" LIMIT 10000";
 const LOOKUP_SQLITE: &str = "SELECT \"ssot__PartyId__c\", \"ssot__EmailAddress__c\" FROM \"ssot__ContactPointEmail__dlm\" WHERE \"ssot__EmailAddress__c\" = ?1";
 
-/// One row of `BIG_SQL`.
+/// One row of the 10,000-row result: id, first name, last name, email.
 type BigRow = (String, Option<String>, Option<String>, Option<String>);
 
 fn main() {

@@ -40,17 +40,15 @@ pub struct DcSession {
 
 /// Authenticates a core-host request (`Authorization: Bearer 00D…`): the
 /// token must be known, unexpired per the emulator clock and not revoked, and
-/// its user still active.
+/// its user and app still active (per `state.controls`).
 pub fn require_core(state: &AppState, req: &Req) -> Result<CoreSession, ApiError> {
     let token = req.bearer().ok_or_else(ApiError::invalid_session)?;
     let core = state
         .tokens
         .core(token)
         .ok_or_else(ApiError::invalid_session)?;
-    if !state
-        .org
-        .user_by_id(&core.user_id)
-        .is_some_and(|u| u.active)
+    if !state.controls.user_id_active(&state.org, &core.user_id)
+        || !state.controls.client_active(&state.org, &core.client_id)
     {
         return Err(ApiError::invalid_session());
     }
@@ -63,7 +61,9 @@ pub fn require_core(state: &AppState, req: &Req) -> Result<CoreSession, ApiError
 }
 
 /// Authenticates a tenant-host request and checks it holds `scope`
-/// (`cdp_api` counts for every Data Cloud scope).
+/// (`cdp_api` counts for every Data Cloud scope). The token's user and app
+/// must still be active (per `state.controls`): deactivating either voids
+/// Data Cloud tokens already issued.
 pub fn require_dc(state: &AppState, req: &Req, scope: &str) -> Result<DcSession, ApiError> {
     let token = req
         .bearer()
@@ -76,6 +76,16 @@ pub fn require_dc(state: &AppState, req: &Req, scope: &str) -> Result<DcSession,
             ApiError::tenant_unauthorized("Invalid JWT (signature verification failed)")
         }
     })?;
+    if !state.controls.user_id_active(&state.org, &claims.sub) {
+        return Err(ApiError::tenant_unauthorized(
+            "Invalid JWT (user is inactive)",
+        ));
+    }
+    if !state.controls.client_active(&state.org, &claims.client_id) {
+        return Err(ApiError::tenant_unauthorized(
+            "Invalid JWT (connected app is blocked)",
+        ));
+    }
     if !scopes::grants(&claims.scp, scope) {
         return Err(ApiError::tenant(
             StatusCode::FORBIDDEN,

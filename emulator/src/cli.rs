@@ -48,6 +48,16 @@ pub struct Cli {
     /// Host:port to advertise in instance URLs (default: the bound address).
     #[arg(long)]
     pub public_host: Option<String>,
+    /// Processing delay of every ingestion stream, in milliseconds of the
+    /// emulator clock (default: each stream's `processing_delay_ms`).
+    #[arg(long, env = "DCEMU_INGEST_DELAY_MS")]
+    pub ingest_delay_ms: Option<u64>,
+    /// Records per streaming ingestion request.
+    #[arg(long, default_value_t = 50)]
+    pub ingest_max_records: usize,
+    /// Requests kept in the journal (`/__emulator/journal`); 0 turns it off.
+    #[arg(long, default_value_t = 10_000, env = "DCEMU_JOURNAL_SIZE")]
+    pub journal_size: usize,
 }
 
 impl Cli {
@@ -71,6 +81,12 @@ impl Cli {
             core_token_ttl: std::time::Duration::from_secs(self.core_token_ttl.max(1)),
             dc_token_ttl: std::time::Duration::from_secs(self.dc_token_ttl.max(1)),
             public_host: self.public_host,
+            ingest: crate::ingest::IngestSettings {
+                max_records: self.ingest_max_records.max(1),
+                delay_override_ms: self.ingest_delay_ms,
+                ..Default::default()
+            },
+            journal_size: self.journal_size,
             ..EmulatorConfig::default()
         }
     }

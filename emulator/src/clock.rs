@@ -84,6 +84,17 @@ impl Clock {
         }
     }
 
+    /// Back to real time: unpinned, no offset.
+    pub fn reset(&self) {
+        self.inner.pinned_ms.store(UNPINNED, Ordering::Relaxed);
+        self.inner.offset_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// Milliseconds the clock runs ahead of real time (meaningful when unpinned).
+    pub fn offset_ms(&self) -> i64 {
+        self.inner.offset_ms.load(Ordering::Relaxed)
+    }
+
     /// Whether the clock is pinned.
     pub fn is_pinned(&self) -> bool {
         self.inner.pinned_ms.load(Ordering::Relaxed) != UNPINNED

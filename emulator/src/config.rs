@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::ingest::IngestSettings;
 use crate::org::FixtureSource;
 
 /// How the listener speaks.
@@ -45,6 +46,12 @@ pub struct EmulatorConfig {
     /// Host (and port) to advertise in `instance_url`s instead of the bound address,
     /// e.g. `localhost:9443`.
     pub public_host: Option<String>,
+    /// Streaming ingestion limits and the processing-delay override.
+    pub ingest: IngestSettings,
+    /// Requests the journal keeps (`--journal-size`; 0 turns it off).
+    pub journal_size: usize,
+    /// Whether the journal also records `/__emulator/*` requests.
+    pub journal_control: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -62,6 +69,9 @@ impl Default for EmulatorConfig {
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             public_host: None,
+            ingest: IngestSettings::default(),
+            journal_size: 10_000,
+            journal_control: false,
         }
     }
 }

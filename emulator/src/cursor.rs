@@ -190,6 +190,11 @@ impl Cursors {
         self.len(now_ms) == 0
     }
 
+    /// Drops every cursor (`POST /__emulator/reset`).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // A panic while holding the lock cannot leave the map half-updated in a
         // way that matters (each operation is a single insert/remove), so keep

@@ -84,6 +84,35 @@ impl ApiError {
         }
     }
 
+    /// Tenant-host error of an ingestion call: the body also names the
+    /// request path (`"path": "uri=/api/v1/ingest/…"`) and the tenant
+    /// (`tenantId`), as Salesforce's ingestion errors do. The tenant id
+    /// travels in `details` and is lifted to the top level when rendered.
+    pub fn tenant_at(
+        status: StatusCode,
+        message: impl Into<String>,
+        path: &str,
+        tenant_id: &str,
+        details: Option<Value>,
+    ) -> Self {
+        let mut details = match details {
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                let mut map = serde_json::Map::new();
+                map.insert("detail".into(), other);
+                map
+            }
+            None => serde_json::Map::new(),
+        };
+        details.insert(TENANT_ID_KEY.into(), Value::String(tenant_id.to_owned()));
+        ApiError::Tenant {
+            status,
+            message: message.into(),
+            details: Some(Value::Object(details)),
+            path: Some(path.to_owned()),
+        }
+    }
+
     /// The core host's 401 for a missing, unknown, expired or revoked session.
     pub fn invalid_session() -> Self {
         Self::core(
@@ -157,8 +186,13 @@ impl ApiError {
                     "message": message,
                     "internalErrorCode": "COMMON_ERROR_GENERIC",
                 });
-                if let Some(d) = details {
-                    body["details"] = d;
+                if let Some(mut d) = details {
+                    if let Some(tenant) = d.as_object_mut().and_then(|m| m.remove(TENANT_ID_KEY)) {
+                        body["tenantId"] = tenant;
+                    }
+                    if d.as_object().is_none_or(|m| !m.is_empty()) {
+                        body["details"] = d;
+                    }
                 }
                 if let Some(p) = path {
                     body["path"] = Value::String(format!("uri={p}"));
@@ -168,6 +202,9 @@ impl ApiError {
         }
     }
 }
+
+/// Key under which [`ApiError::tenant_at`] carries the tenant id in `details`.
+const TENANT_ID_KEY: &str = "__tenantId";
 
 /// The `error` text of the tenant shape for a status.
 fn tenant_error_name(status: StatusCode) -> &'static str {

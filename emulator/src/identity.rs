@@ -6,9 +6,10 @@
 //! Three ways a ruleset runs, one code path (`job::run_blocking`):
 //! * `run-now` ([`run_now`]): answers at once with a Connect `resultCode`
 //!   and runs on its own task;
-//! * real-time ([`after_profile_changes`]): ingestion calls it after a
-//!   transaction that touched profile DMOs; rulesets listing a changed data
-//!   source in `realTimeSources` resolve before it returns;
+//! * real-time: after a processing transaction in which a stream with
+//!   `real_time_identity_resolution` changed profile DMOs, ingestion's
+//!   `after_profile_changes` seam calls [`Identity::wake`]; [`run_task`]
+//!   then runs every ruleset whose sources changed since its last run;
 //! * directly ([`run`]), for tests and tools.
 //!
 //! Map of the engine: `resolve` (one pass, pure) uses `matching` (blocking +
@@ -40,6 +41,9 @@ pub use job::{JobState, JobStatus, Report, RulesetJob};
 /// The org's rulesets and their jobs.
 pub struct Identity {
     jobs: Vec<Arc<RulesetJob>>,
+    /// Wakes [`run_task`] (a permit is kept when it is busy, so wakes
+    /// during a run are not lost and several coalesce into one run).
+    wake: tokio::sync::Notify,
 }
 
 /// Connect `resultCode` of `run-now`.
@@ -79,6 +83,20 @@ impl Identity {
                 .iter()
                 .map(|r| Arc::new(RulesetJob::new(r.clone())))
                 .collect(),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Asks [`run_task`] to resolve what changed; returns at once.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Forgets past runs: after the store was reset to the fixture rows,
+    /// the next run-now runs.
+    pub fn forget_runs(&self) {
+        for j in &self.jobs {
+            j.forget();
         }
     }
 
@@ -122,7 +140,7 @@ pub async fn run_now(state: &AppState, name: &str) -> Result<RunNowCode, Identit
             .read(move |conn| job::current_fingerprint(conn, &org.model, &ruleset))
             .await?
             .map_err(IdentityError::Run)?;
-        if now.all == last.all {
+        if now == last {
             return Ok(RunNowCode::NoPendingChanges);
         }
     }
@@ -160,28 +178,30 @@ pub async fn run(state: &AppState, name: &str) -> Result<Report, IdentityError> 
     report.map(Option::unwrap_or_default)
 }
 
-/// The seam ingestion calls after a processing transaction that touched
-/// profile DMOs (`ssot__Individual__dlm`, contact points): every ruleset
-/// with `realTimeSources` runs, before this returns, if the rows of one of
-/// those sources changed since its last run. Runs wait for (never skip) a
-/// run in progress. Failures are logged and recorded on the ruleset.
-pub async fn after_profile_changes(state: &AppState) {
-    for job in state.identity.jobs() {
-        if job.ruleset.real_time_sources.is_empty() {
-            continue;
+/// The real-time task: each wake runs every ruleset whose sources or
+/// unified rows changed since its last run (waiting for a run in progress,
+/// never skipping). Stops when `stop` fires.
+pub async fn run_task(state: Arc<AppState>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = state.identity.wake.notified() => {}
         }
+        resolve_changed(&state).await;
+    }
+}
+
+/// Runs, one after the other, every ruleset with changes since its last
+/// run; what the real-time task does on a wake.
+pub async fn resolve_changed(state: &AppState) {
+    for job in state.identity.jobs() {
         let _running = job.gate.lock().await;
-        let before = job.last_fingerprint().unwrap_or_default();
+        let last = job.last_fingerprint();
         let (org, ruleset) = (state.org.clone(), job.ruleset.clone());
         let outcome = state
             .store
             .write(move |conn| {
-                let sources = ruleset.real_time_sources.clone();
-                let changed: job::Gate = Box::new(move |now| {
-                    sources
-                        .iter()
-                        .any(|s| now.by_source.get(s) != before.by_source.get(s))
-                });
+                let changed: job::Gate = Box::new(move |now| Some(*now) != last);
                 job::run_blocking(conn, &org.model, &ruleset, Some(changed))
             })
             .await;

@@ -10,11 +10,16 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod controls;
 pub mod cursor;
 pub mod error;
+pub mod faults;
 pub mod identity;
+pub mod ingest;
+pub mod journal;
 pub mod model;
 pub mod org;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod sql;
@@ -59,6 +64,12 @@ pub struct Emulator {
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Stops the ingestion processor.
+    ingest_stop: Option<oneshot::Sender<()>>,
+    ingest_task: Option<JoinHandle<()>>,
+    /// Stops identity resolution's real-time task.
+    identity_stop: Option<oneshot::Sender<()>>,
+    identity_task: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -71,7 +82,9 @@ impl Emulator {
         let addr = listener.local_addr()?;
         let org = Arc::new(org::Org::load(&config.fixtures)?);
         let store = store::Store::open(config.db.as_deref(), &org)?;
-        let catalog = Arc::new(sql::Catalog::new(&org.model));
+        // One clock for tokens, JWT checks, cursors and SQL's NOW()/CURRENT_DATE.
+        let clock = clock::Clock::default();
+        let catalog = Arc::new(sql::Catalog::new(&org.model).with_clock(clock.clone()));
 
         let (tls, cert_pem, cert_path) = match &config.tls {
             TlsMode::Plain => (None, None, None),
@@ -101,11 +114,15 @@ impl Emulator {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{host}");
-        let clock = clock::Clock::default();
+        let ingest = Arc::new(ingest::Runtime::new(&config.ingest));
         let state = Arc::new(AppState {
             tokens: auth::tokens::TokenStore::new(clock.clone()),
             cursors: cursor::Cursors::default(),
             identity: identity::Identity::new(&org),
+            journal: journal::Journal::new(config.journal_size, config.journal_control),
+            controls: Default::default(),
+            faults: Default::default(),
+            ratelimits: Default::default(),
             config,
             base_url: base_url.clone(),
             host,
@@ -113,8 +130,17 @@ impl Emulator {
             catalog,
             clock,
             store,
+            ingest,
             stats: Default::default(),
         });
+
+        // The ingestion processor: applies queued work (also work left
+        // queued by an earlier run on the same --db) when it is due.
+        let (ingest_stop, ingest_rx) = oneshot::channel::<()>();
+        let ingest_task = tokio::spawn(ingest::queue::run(state.clone(), ingest_rx));
+        // Identity resolution for real-time streams, woken by the processor.
+        let (identity_stop, identity_rx) = oneshot::channel::<()>();
+        let identity_task = tokio::spawn(identity::run_task(state.clone(), identity_rx));
 
         let (tx, rx) = oneshot::channel::<()>();
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -129,6 +155,10 @@ impl Emulator {
             state,
             shutdown: Some(tx),
             task: Some(task),
+            ingest_stop: Some(ingest_stop),
+            ingest_task: Some(ingest_task),
+            identity_stop: Some(identity_stop),
+            identity_task: Some(identity_task),
         })
     }
 
@@ -157,6 +187,11 @@ impl Emulator {
         &self.state
     }
 
+    /// The emulator's virtual clock (shared with the running server).
+    pub fn clock(&self) -> &clock::Clock {
+        &self.state.clock
+    }
+
     /// Stops accepting, drains in-flight requests (bounded) and returns.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -165,12 +200,32 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        // After the server: a request accepted during the drain is queued,
+        // and queued work is kept for the next start on the same --db.
+        if let Some(tx) = self.ingest_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.ingest_task.take() {
+            let _ = task.await;
+        }
+        if let Some(tx) = self.identity_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.identity_task.take() {
+            let _ = task.await;
+        }
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.ingest_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.identity_stop.take() {
             let _ = tx.send(());
         }
     }

@@ -2,15 +2,17 @@
 //!
 //! Loaded once at start from a fixtures directory (`--fixtures DIR`) or from
 //! the built-in default org compiled into the binary (`fixtures/default`).
-//! Plain files a user can copy and edit: `org.toml` for apps/users/spaces,
-//! `model/*.toml` for objects, `rows/*` for data, `identity.toml` for the
-//! identity resolution rulesets.
+//! Plain files a user can copy and edit: `org.toml` for apps/users/spaces
+//! and Ingestion API connectors, `ingest/*.yaml` for the connectors' OpenAPI
+//! schemas, `model/*.toml` for objects, `rows/*` for data, `identity.toml`
+//! for the identity resolution rulesets.
 
 pub mod generate;
 pub mod identity;
 pub mod ids;
 
 mod files;
+mod ingest;
 mod schema;
 mod settings;
 
@@ -50,6 +52,9 @@ pub struct Org {
     pub rows: Vec<TableRows>,
     /// Identity resolution rulesets (`identity.toml`).
     pub identity: Vec<identity::Ruleset>,
+    /// Ingestion API connectors (`[[connectors]]` in `org.toml`); their
+    /// streams' DLOs are part of `model`.
+    pub connectors: Vec<crate::ingest::Connector>,
 }
 
 /// A connected app (or external client app). `Debug` leaves the secret out.
@@ -176,8 +181,10 @@ impl Org {
     }
 
     fn load_files(files: &Files) -> Result<Org, OrgError> {
-        let settings = settings::load(files)?;
-        let model = schema::load_model(files)?;
+        let mut settings = settings::load(files)?;
+        let mut model = schema::load_model(files)?;
+        let raw_connectors = std::mem::take(&mut settings.raw.connectors);
+        let connectors = ingest::load(files, raw_connectors, &mut model)?;
         let rows = schema::load_rows(files, &model)?;
         let identity = identity::load(files, &model)?;
         let raw = settings.raw;
@@ -192,6 +199,7 @@ impl Org {
             model,
             rows,
             identity,
+            connectors,
         })
     }
 
@@ -205,6 +213,11 @@ impl Org {
         self.users
             .iter()
             .find(|u| u.username.eq_ignore_ascii_case(username))
+    }
+
+    /// Ingestion API connector by name (exact: it is a path segment).
+    pub fn connector(&self, name: &str) -> Option<&crate::ingest::Connector> {
+        self.connectors.iter().find(|c| c.name == name)
     }
 
     /// User by id.

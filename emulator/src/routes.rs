@@ -1,5 +1,7 @@
 //! The route table: one `match` over the path's segments that sends each
-//! request to its handler, plus the per-request access log line.
+//! request to its handler, plus the per-request access log line. The test
+//! controls wrap it: every request but `/__emulator/*` first meets the fault
+//! rules and rate limits (`intercept.rs`), and the journal records it.
 //!
 //! Handlers return `Result<Resp, ApiError>`; the error becomes a response here,
 //! in the shape of the host role the path belongs to (OAuth, core, tenant).
@@ -8,6 +10,8 @@ pub mod admin;
 pub mod connect;
 pub mod exchange;
 pub mod identity;
+pub mod ingest;
+pub mod intercept;
 pub mod metadata;
 pub mod oauth;
 pub mod query;
@@ -27,10 +31,16 @@ pub async fn handle(state: &AppState, req: Req) -> Resp {
     state.stats.requests.fetch_add(1, Ordering::Relaxed);
     let method = req.method.clone();
     let path = req.path.clone();
-    let resp = match dispatch(state, &req).await {
-        Ok(resp) => resp,
-        Err(err) => err.into_response(state.clock.now()),
+    let control = admin::is_control_path(&req.path);
+    let pending = crate::journal::Pending::begin(state, &req, control);
+    let (resp, fault) = if control {
+        (respond(state, &req).await, None)
+    } else {
+        intercept::run(state, &req, || respond(state, &req)).await
     };
+    if let Some(pending) = pending {
+        pending.finish(state, &req, &resp, fault);
+    }
     tracing::info!(
         target: "dc_emulator::access",
         %method,
@@ -42,11 +52,20 @@ pub async fn handle(state: &AppState, req: Req) -> Resp {
     resp
 }
 
+/// Routes and turns an error into its response.
+async fn respond(state: &AppState, req: &Req) -> Resp {
+    match dispatch(state, req).await {
+        Ok(resp) => resp,
+        Err(err) => err.into_response(state.clock.now()),
+    }
+}
+
 async fn dispatch(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["__emulator", "health"] => admin::health(state, req),
         ["__emulator", "stats"] => admin::stats(state, req),
+        ["__emulator", rest @ ..] => admin::dispatch(state, req, rest).await,
         ["services", "oauth2", "token"] => {
             allow(req, &[Method::POST], &req.path)?;
             state.stats.token_requests.fetch_add(1, Ordering::Relaxed);
@@ -85,6 +104,7 @@ async fn dispatch(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
             allow(req, &[Method::GET], &req.path)?;
             query::config(state, req)
         }
+        ["api", "v1", "ingest", rest @ ..] => ingest::dispatch(state, req, rest).await,
         ["api", "v1", "metadata"] => {
             allow(req, &[Method::GET], &req.path)?;
             metadata::tenant(state, req)

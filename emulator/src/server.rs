@@ -6,7 +6,6 @@
 //! shutdown the listener stops accepting, in-flight requests finish, and
 //! connections are closed once idle or when the grace period ends.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -62,7 +61,16 @@ pub async fn run(
         tokio::spawn(async move {
             let service = service_fn(move |req: Request<Incoming>| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(serve_one(state, req).await) }
+                async move {
+                    let resp = serve_one(state, req).await;
+                    // A fault rule's dropped connection: failing the service
+                    // makes hyper close the connection without a response.
+                    if crate::faults::is_dropped(&resp) {
+                        Err(crate::faults::DropConnection)
+                    } else {
+                        Ok(resp)
+                    }
+                }
             });
             match tls {
                 Some(acceptor) => {

@@ -6,9 +6,14 @@ use std::sync::Arc;
 use crate::auth::tokens::TokenStore;
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
+use crate::controls::Controls;
 use crate::cursor::Cursors;
+use crate::faults::Faults;
 use crate::identity::Identity;
+use crate::ingest::Runtime;
+use crate::journal::Journal;
 use crate::org::Org;
+use crate::ratelimit::RateLimits;
 use crate::sql::Catalog;
 use crate::store::Store;
 
@@ -29,8 +34,18 @@ pub struct AppState {
     pub cursors: Cursors,
     /// Identity resolution rulesets and their jobs.
     pub identity: Identity,
+    /// Ingestion: the processor's wake-up, delays and counters.
+    pub ingest: Arc<Runtime>,
     /// Counters tests read through `/__emulator/stats`.
     pub stats: Stats,
+    /// Runtime app/user (de)activation over the fixture flags.
+    pub controls: Controls,
+    /// Recorded requests (`/__emulator/journal`).
+    pub journal: Journal,
+    /// Fault rules (`/__emulator/faults`).
+    pub faults: Faults,
+    /// Budgets per endpoint class (`/__emulator/ratelimits`).
+    pub ratelimits: RateLimits,
 }
 
 /// Request counters by endpoint family.

@@ -28,6 +28,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use crate::model::ObjectDef;
 use crate::org::Org;
 
 pub(crate) use seed::text_value;
@@ -98,6 +99,8 @@ impl Store {
             }
             None => seed_all(&mut writer, org, &fingerprint)?,
         }
+        // Ingestion's queue and job tables; also on a file seeded before they existed.
+        crate::ingest::queue::create_tables(&writer)?;
         // A first reader now: the pool is never empty on the first query,
         // and a broken target shows up at start, not on the first request.
         let first = open_reader(&target)?;
@@ -156,6 +159,51 @@ impl Store {
         tokio::task::spawn_blocking(move || f(&mut lock(&writer)))
             .await
             .map_err(|e| StoreError::Worker(e.to_string()))
+    }
+}
+
+impl Store {
+    /// Empties every table of the model and loads the fixture rows again
+    /// (`POST /__emulator/reset`), in one transaction: readers see the old
+    /// data or the new, never a mix. Ingestion still queued and bulk jobs go
+    /// too, so nothing accepted before the reset lands after it. Returns the
+    /// number of rows loaded.
+    pub async fn reset(&self, org: Arc<Org>) -> Result<usize, StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            crate::ingest::queue::clear(&tx)?;
+            for object in org.model.objects.iter().filter(|o| o.view_sql.is_none()) {
+                tx.execute_batch(&format!("DELETE FROM \"{}\"", object.name))?;
+            }
+            let mut total = 0;
+            for rows in &org.rows {
+                if let Some(object) = org.model.object(&rows.object) {
+                    total += seed::seed(&tx, object, rows)?;
+                }
+            }
+            tx.commit()?;
+            Ok(total)
+        })
+        .await?
+    }
+
+    /// Inserts JSON rows (`{"field": value}` per row, names as in the model,
+    /// missing fields NULL) into `object`'s table, all or nothing
+    /// (`POST /__emulator/rows`). With `replace`, a row whose primary key
+    /// exists replaces it; otherwise that is an error naming the row.
+    pub async fn insert_rows(
+        &self,
+        object: ObjectDef,
+        rows: Vec<serde_json::Map<String, serde_json::Value>>,
+        replace: bool,
+    ) -> Result<usize, StoreError> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let n = seed::insert_json(&tx, &object, &rows, replace)?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await?
     }
 }
 

@@ -4,10 +4,11 @@
 //! time, fuzzy first name + exact last name), reconciliation, and stable
 //! unified ids through growth and splits.
 //!
-//! New source profiles are written straight into the store, the way the
-//! ingestion API's processing writes them; unified rows are read back from
-//! the store (`UnifiedIndividual__dlm`, the link objects and the guide's
-//! `UnifiedIndividual` view).
+//! The guide's WhatsApp lead arrives through the Ingestion API and is read
+//! back through the Query API; other new source profiles are written straight
+//! into the store, the way ingestion's processing writes them, and unified
+//! rows read back from it (`UnifiedIndividual__dlm`, the link objects and the
+//! guide's `UnifiedIndividual` view).
 
 mod common;
 
@@ -114,6 +115,19 @@ async fn write(env: &TestEnv, sql: String) {
         .expect("store");
 }
 
+/// Polls `sql` until `done` holds (real-time resolution runs on its own
+/// task); panics with the last rows after a generous bound.
+async fn wait_for(env: &TestEnv, sql: &str, done: impl Fn(&Rows) -> bool) -> Rows {
+    for _ in 0..600 {
+        let got = rows(env, sql.to_owned()).await;
+        if done(&got) {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{sql}: still {:?}", rows(env, sql.to_owned()).await);
+}
+
 async fn snapshot(env: &TestEnv) -> Vec<Rows> {
     let mut out = Vec::new();
     for o in OUTPUTS {
@@ -170,15 +184,21 @@ async fn unified_of(env: &TestEnv, source_id: &str) -> String {
         .expect("linked")
 }
 
-/// A CRM source alone in its unified profile, with `extra` non-NULL.
-async fn lone_crm_source(env: &TestEnv, join: &str, value: &str) -> (String, String, String) {
+/// A CRM source alone in its unified profile, with `value` non-NULL and
+/// matching `like`.
+async fn lone_crm_source(
+    env: &TestEnv,
+    join: &str,
+    value: &str,
+    like: &str,
+) -> (String, String, String) {
     let r = one(
         env,
         format!(
             "SELECT i.ssot__Id__c, {value}, l.UnifiedRecordId__c FROM ssot__Individual__dlm i {join} \
              JOIN IndividualIdentityLink__dlm l ON l.SourceRecordId__c = i.ssot__Id__c \
              WHERE i.ssot__DataSourceId__c = 'SalesforceCRM_Home' AND i.ssot__FirstName__c IS NOT NULL \
-               AND i.ssot__BirthDate__c IS NOT NULL AND {value} IS NOT NULL \
+               AND i.ssot__BirthDate__c IS NOT NULL AND {value} LIKE '{like}' \
                AND (SELECT COUNT(*) FROM IndividualIdentityLink__dlm l2 WHERE l2.UnifiedRecordId__c = l.UnifiedRecordId__c) = 1 \
              ORDER BY i.ssot__Id__c LIMIT 1"
         ),
@@ -332,7 +352,7 @@ async fn a_profile_sharing_an_email_joins_its_cluster_and_reconciles() {
     let env = start().await;
     let t = token(&env).await;
     let join = "JOIN ssot__ContactPointEmail__dlm e ON e.ssot__PartyId__c = i.ssot__Id__c";
-    let (crm, email, unified) = lone_crm_source(&env, join, "e.ssot__EmailAddress__c").await;
+    let (crm, email, unified) = lone_crm_source(&env, join, "e.ssot__EmailAddress__c", "%@%").await;
     let crm_row = one(
         &env,
         format!("SELECT ssot__LastName__c, ssot__BirthDate__c FROM ssot__Individual__dlm WHERE ssot__Id__c = '{crm}'"),
@@ -435,72 +455,84 @@ async fn the_guides_whatsapp_lead_joins_the_crm_individual_in_real_time() {
     let t = token(&env).await;
     let join = "JOIN ssot__ContactPointPhone__dlm p ON p.ssot__PartyId__c = i.ssot__Id__c";
     let (crm, e164, unified) =
-        lone_crm_source(&env, join, "p.ssot__FormattedE164PhoneNumber__c").await;
+        lone_crm_source(&env, join, "p.ssot__FormattedE164PhoneNumber__c", "+1%").await;
     let crm_name = one(
         &env,
         format!("SELECT ssot__FirstName__c, ssot__LastName__c FROM ssot__Individual__dlm WHERE ssot__Id__c = '{crm}'"),
     )
     .await;
-    // WhatsApp hands the number over as a gateway address and in display form.
-    let display = if let Some(n) = e164.strip_prefix("+1") {
-        format!("+1 {}-{}-{}", &n[..3], &n[3..6], &n[6..])
-    } else {
-        format!("+{}", &e164[1..])
+    // WhatsApp's display form and a national spelling of the CRM's number;
+    // the leads carry no name.
+    let n = e164.strip_prefix("+1").expect("a North American number");
+    let lead = |id: &str, phone: String| {
+        json!({"lead_id": id, "first_name": null, "last_name": null, "email": null,
+               "phone": phone, "channel": "whatsapp", "updated_at": null})
     };
-    let lead = ("Bridged_WhatsApp_Web", "LeadProfile");
-    let mut sql = insert_profile(
-        "lead-wa-1",
-        lead,
-        (None, None),
-        None,
-        "2031-02-01T00:00:00.000Z",
-        None,
-        Some(&format!("whatsapp:{e164}")),
-    );
-    sql += &insert_profile(
-        "lead-wa-2",
-        lead,
-        (None, None),
-        None,
-        "2031-02-02T00:00:00.000Z",
-        None,
-        Some(&display),
-    );
-    write(&env, sql).await;
-    // What ingestion calls after its processing transaction: no run-now.
-    identity::after_profile_changes(env.emu.state()).await;
+    let leads = json!({"data": [
+        lead("lead-wa-1", format!("+1 {}-{}-{}", &n[..3], &n[3..6], &n[6..])),
+        lead("lead-wa-2", format!("({}) {}-{}", &n[..3], &n[3..6], &n[6..])),
+    ]});
+    let dc = env.dc_token(CLIENT_ID, USER).await;
+    let r = env
+        .post_json(
+            "/api/v1/ingest/sources/Bridged/LeadProfile",
+            Some(&dc),
+            &leads,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
 
-    for id in ["lead-wa-1", "lead-wa-2"] {
-        assert_eq!(unified_of(&env, id).await, unified, "{id}");
-    }
-    let linked = rows(
-        &env,
-        format!("SELECT SourceRecordId__c FROM IndividualIdentityLink__dlm WHERE UnifiedRecordId__c = '{unified}' ORDER BY 1"),
-    )
-    .await;
-    assert_eq!(linked.len(), 3, "{linked:?}");
-    assert!(linked.contains(&vec![Some(crm.clone())]));
-    // The guide's object shows one profile with the CRM names.
-    let view = rows(
-        &env,
-        format!("SELECT IndividualId, FirstName, LastName FROM UnifiedIndividual WHERE IndividualId = '{unified}'"),
-    )
-    .await;
-    assert_eq!(
-        view,
-        vec![vec![
-            Some(unified.clone()),
-            crm_name[0].clone(),
-            crm_name[1].clone()
-        ]]
+    // No run-now: the LeadProfile stream resolves in real time.
+    let links = format!(
+        "SELECT SourceRecordId__c FROM IndividualIdentityLink__dlm WHERE UnifiedRecordId__c = '{unified}' ORDER BY 1"
     );
+    let linked = wait_for(&env, &links, |r| r.len() == 3).await;
+    assert!(linked.contains(&vec![Some(crm.clone())]), "{linked:?}");
+    env.emu.state().identity.wait_idle().await;
+    assert_eq!(ruleset(&env, &t).await["lastJobStatus"], "SUCCESS");
+
+    // Through the Query API, as the guide reads it.
+    let sql = format!(
+        "SELECT IndividualId, FirstName, LastName FROM UnifiedIndividual WHERE IndividualId = '{unified}'"
+    );
+    let q = env
+        .post_json(
+            "/services/data/v61.0/ssot/queryv2",
+            Some(&t),
+            &json!({"sql": sql}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text());
+    assert_eq!(
+        q.json()["data"],
+        json!([[unified, crm_name[0], crm_name[1]]]),
+        "one profile, the CRM's names (the leads have none)"
+    );
+    let sql = format!(
+        "SELECT SourceRecordId__c, ssot__DataSourceId__c FROM IndividualIdentityLink__dlm \
+         WHERE UnifiedRecordId__c = '{unified}' ORDER BY SourceRecordId__c"
+    );
+    let q = env
+        .post_json(
+            "/services/data/v61.0/ssot/queryv2",
+            Some(&t),
+            &json!({"sql": sql}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text());
+    let mut expected = vec![
+        json!([crm, "SalesforceCRM_Home"]),
+        json!(["lead-wa-1", "Bridged"]),
+        json!(["lead-wa-2", "Bridged"]),
+    ];
+    expected.sort_by_key(|v| v[0].as_str().unwrap_or_default().to_owned());
+    assert_eq!(q.json()["data"], json!(expected));
     let phones = rows(
         &env,
         format!("SELECT ssot__FormattedE164PhoneNumber__c FROM UnifiedContactPointPhone__dlm WHERE ssot__PartyId__c = '{unified}'"),
     )
     .await;
     assert_eq!(phones, vec![vec![Some(e164.clone())]]);
-    assert_eq!(ruleset(&env, &t).await["lastJobStatus"], "SUCCESS");
 
     // A CRM change is not real-time: it waits for a run.
     write(
@@ -516,7 +548,6 @@ async fn the_guides_whatsapp_lead_joins_the_crm_individual_in_real_time() {
         ),
     )
     .await;
-    identity::after_profile_changes(env.emu.state()).await;
     let none = rows(
         &env,
         "SELECT * FROM IndividualIdentityLink__dlm WHERE SourceRecordId__c = '003-batch-only'"
@@ -593,7 +624,7 @@ async fn a_split_keeps_the_id_on_one_side() {
         None,
         at,
         None,
-        Some("(303) 555-0199"),
+        Some("whatsapp:+13035550199"),
     );
     write(&env, sql).await;
     identity::run(env.emu.state(), NAME).await.expect("run");
@@ -654,13 +685,16 @@ fn broken(name: &str, edit: impl Fn(String) -> String) -> String {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/default");
     let dir = std::env::temp_dir().join(format!("dc-identity-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("model")).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
     for f in ["org.toml", "host.crt"] {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
-    for entry in std::fs::read_dir(src.join("model")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join("model").join(entry.file_name())).unwrap();
+    for sub in ["model", "ingest"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for entry in std::fs::read_dir(src.join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).unwrap();
+        }
     }
     let text = std::fs::read_to_string(src.join("identity.toml")).unwrap();
     std::fs::write(dir.join("identity.toml"), edit(text)).unwrap();

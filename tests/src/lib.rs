@@ -87,3 +87,73 @@ pub async fn run_interop(script: &str, env: Vec<(String, String)>) -> String {
 pub fn default_org_key() -> PathBuf {
     workspace_root().join("fixtures/default/host.key")
 }
+
+/// The gateway in front of an emulator, with a client for each.
+pub struct StackEnv {
+    pub emulator: Emulator,
+    pub gateway: dc_gateway::Gateway,
+    /// Client of the gateway (trusts its certificate).
+    pub gw: TestClient,
+    /// Client of the emulator (for its control and stats endpoints).
+    pub emu: TestClient,
+}
+
+impl StackEnv {
+    /// Starts an emulator with `emu_config` and, in front of it, a gateway
+    /// configured with the default org's credentials plus `extra_toml`
+    /// (appended to the configuration, e.g. `[[clients]]` sections).
+    pub async fn start(emu_config: EmulatorConfig, extra_toml: &str) -> StackEnv {
+        let emulator = EmulatorEnv::start(emu_config).await.emulator;
+        let toml = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ncert_dir = \"{dir}\"\n\n[upstream]\nlogin_url = \"{login}\"\n\n\
+             [credentials]\nclient_id = \"{client}\"\nusername = \"{user}\"\n\n{extra_toml}\n",
+            dir = std::env::temp_dir().display(),
+            login = emulator.base_url(),
+            client = dc_gateway::embedded::CLIENT_ID,
+            user = dc_gateway::embedded::USERNAME,
+        );
+        let secrets = dc_gateway::config::Secrets {
+            private_key_pem: Some(dc_gateway::config::Secret::new(
+                dc_gateway::embedded::PRIVATE_KEY_PEM,
+            )),
+            ..Default::default()
+        };
+        let mut config = dc_gateway::GatewayConfig::from_toml_str(&toml, Path::new("."), &secrets)
+            .expect("valid gateway config");
+        config.upstream.ca_pem = emulator.cert_pem().map(str::to_owned);
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway");
+        let gateway = dc_gateway::Gateway::start(config, listener)
+            .await
+            .expect("gateway starts");
+        let gw = TestClient::new(gateway.addr(), Some(gateway.cert_pem()));
+        let emu = TestClient::new(emulator.addr(), emulator.cert_pem());
+        StackEnv {
+            emulator,
+            gateway,
+            gw,
+            emu,
+        }
+    }
+
+    /// Number of unified individuals in the emulator's data.
+    pub async fn unified_count(&self) -> i64 {
+        unified_count(&self.emulator).await
+    }
+}
+
+/// Number of rows of `UnifiedIndividual__dlm` in an emulator.
+pub async fn unified_count(emulator: &Emulator) -> i64 {
+    emulator
+        .state()
+        .store
+        .read(|conn| {
+            conn.query_row("SELECT COUNT(*) FROM \"UnifiedIndividual__dlm\"", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .await
+        .expect("store")
+        .expect("count")
+}

@@ -4,7 +4,7 @@
 //! exchange, queries over several V2 batches, and `list_tables`.
 
 use dc_emulator::EmulatorConfig;
-use dc_tests::{default_org_key, run_interop, EmulatorEnv};
+use dc_tests::{default_org_key, run_interop, unified_count, EmulatorEnv};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cdp_connector_logs_in_and_queries_the_emulator() {
@@ -13,18 +13,7 @@ async fn cdp_connector_logs_in_and_queries_the_emulator() {
         ..EmulatorConfig::default()
     })
     .await;
-    let unified = env
-        .emulator
-        .state()
-        .store
-        .read(|conn| {
-            conn.query_row("SELECT COUNT(*) FROM \"UnifiedIndividual__dlm\"", [], |r| {
-                r.get::<_, i64>(0)
-            })
-        })
-        .await
-        .expect("store")
-        .expect("count");
+    let unified = unified_count(&env.emulator).await;
     assert!(unified > 97 * 3, "the query must span several batches");
     let out = run_interop(
         "cdp_query.py",

@@ -63,7 +63,7 @@ pub fn mint(state: &AppState, claims: &DcClaims) -> Result<String, jsonwebtoken:
     jsonwebtoken::encode(
         &header,
         claims,
-        &EncodingKey::from_secret(state.tokens.dc_secret()),
+        &EncodingKey::from_secret(&state.tokens.dc_secret()),
     )
 }
 
@@ -77,7 +77,7 @@ pub fn verify(state: &AppState, token: &str) -> Result<DcClaims, DcTokenError> {
     validation.required_spec_claims.clear();
     let data = jsonwebtoken::decode::<DcClaims>(
         token,
-        &DecodingKey::from_secret(state.tokens.dc_secret()),
+        &DecodingKey::from_secret(&state.tokens.dc_secret()),
         &validation,
     )
     .map_err(|_| DcTokenError::Invalid)?;

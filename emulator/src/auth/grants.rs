@@ -77,7 +77,7 @@ pub fn app_by_id<'s>(
     let app = client_id
         .and_then(|id| state.org.app(id))
         .ok_or_else(|| ApiError::oauth("invalid_client_id", "client identifier invalid"))?;
-    if !app.active {
+    if !state.controls.app_active(app) {
         return Err(app_blocked());
     }
     Ok(app)
@@ -117,7 +117,7 @@ pub fn password<'s>(
     let user = state
         .org
         .user(username)
-        .filter(|u| u.active && password_matches(&u.password, given))
+        .filter(|u| state.controls.user_active(u) && password_matches(&u.password, given))
         .ok_or_else(auth_failure)?;
     if !is_approved(app, user) {
         return Err(ApiError::oauth(
@@ -162,7 +162,7 @@ pub fn client_credentials<'s>(
         .run_as
         .as_deref()
         .and_then(|name| state.org.user(name))
-        .filter(|u| u.active)
+        .filter(|u| state.controls.user_active(u))
         .ok_or_else(|| ApiError::oauth("invalid_grant", "no client credentials user enabled"))?;
     Ok(Granted {
         app,
@@ -192,10 +192,7 @@ pub fn refresh_token<'p>(
         .filter(|t| !t.is_empty())
         .ok_or_else(expired)?;
     let grant = state.tokens.refresh_grant(token).ok_or_else(expired)?;
-    let user_ok = state
-        .org
-        .user_by_id(&grant.user_id)
-        .is_some_and(|u| u.active);
+    let user_ok = state.controls.user_id_active(&state.org, &grant.user_id);
     if grant.client_id != app.client_id || !user_ok {
         return Err(expired());
     }

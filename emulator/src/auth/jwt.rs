@@ -17,6 +17,9 @@
 //! 6. `prn` (wins) or `sub` is an existing active user → else `invalid assertion`,
 //!    pre-authorized for the app → else `user hasn't approved this consumer`.
 //!
+//! "Active" means the runtime overlay's view (`state.controls`: the fixture
+//! flag unless `/__emulator/apps|users/…/deactivate` switched it).
+//!
 //! Time is the emulator clock, never the system's: jsonwebtoken's own `exp`/
 //! `nbf` checks are not used (only its RS256 signature primitive).
 //!
@@ -81,7 +84,7 @@ pub fn verify_assertion<'s>(
         .org
         .app(iss)
         .ok_or_else(|| ApiError::oauth("invalid_client_id", "client identifier invalid"))?;
-    if !app.active {
+    if !state.controls.app_active(app) {
         return Err(app_blocked());
     }
 
@@ -134,7 +137,7 @@ pub fn verify_assertion<'s>(
     let user = state
         .org
         .user(subject)
-        .filter(|u| u.active)
+        .filter(|u| state.controls.user_active(u))
         .ok_or_else(invalid_assertion)?;
     if !is_approved(app, user) {
         return Err(ApiError::oauth(

@@ -123,31 +123,31 @@ pub struct TokenStore {
     clock: Clock,
     inner: RwLock<Inner>,
     /// HMAC key of Data Cloud tokens: random per emulator, so tokens of one
-    /// run (or one in-process test emulator) are worthless to another.
-    dc_secret: [u8; 32],
+    /// run (or one in-process test emulator) are worthless to another;
+    /// replaced by [`TokenStore::clear`], which so voids every DC token.
+    dc_secret: RwLock<[u8; 32]>,
 }
 
 impl TokenStore {
     pub fn new(clock: Clock) -> Self {
-        let mut dc_secret = [0u8; 32];
-        // Filling from the OS generator cannot fail on supported platforms;
-        // should it, a time-derived fallback still differs per process.
-        if aws_lc_rs::rand::fill(&mut dc_secret).is_err() {
-            let seed = clock.now_ms().to_le_bytes();
-            for (i, b) in dc_secret.iter_mut().enumerate() {
-                *b = seed[i % 8] ^ (i as u8).wrapping_mul(151);
-            }
-        }
         TokenStore {
-            clock,
             inner: RwLock::new(Inner::default()),
-            dc_secret,
+            dc_secret: RwLock::new(new_dc_secret()),
+            clock,
         }
     }
 
     /// The key Data Cloud tokens are signed with.
-    pub(crate) fn dc_secret(&self) -> &[u8] {
-        &self.dc_secret
+    pub(crate) fn dc_secret(&self) -> [u8; 32] {
+        *self.dc_secret.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets every core and refresh token and replaces the Data Cloud
+    /// signing key, so every token issued so far is refused
+    /// (`POST /__emulator/reset`).
+    pub fn clear(&self) {
+        *self.write() = Inner::default();
+        *self.dc_secret.write().unwrap_or_else(|e| e.into_inner()) = new_dc_secret();
     }
 
     /// Issues a core access token `{org_id15}!{opaque}` valid for `ttl_ms`,
@@ -285,6 +285,14 @@ impl TokenStore {
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A fresh random Data Cloud signing key (see [`fill_random`] for the
+/// no-entropy fallback).
+fn new_dc_secret() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    fill_random(&mut key);
+    key
 }
 
 /// `len` random characters from [`TOKEN_ALPHABET`].

@@ -8,11 +8,9 @@
 //! sources it saw.
 //!
 //! "Nothing changed since the last run" is decided by fingerprints: an
-//! order-independent hash of every input and output row, overall and per
-//! data source (`ssot__DataSourceId__c` and `ssot__DataSourceObjectId__c`
-//! values), taken when a run finishes and compared with one taken now.
+//! order-independent hash of every input and output row, taken when a run
+//! finishes and compared with one taken now.
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -54,13 +52,9 @@ pub struct JobStatus {
     pub last: Option<Report>,
 }
 
-/// Hashes of the inputs and outputs of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fingerprint {
-    pub all: u64,
-    /// Per data source id / data source object id, inputs only.
-    pub by_source: HashMap<String, u64>,
-}
+/// Hash of the inputs and outputs of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fingerprint(pub u64);
 
 /// A finished run.
 #[derive(Debug, Clone, Default)]
@@ -118,10 +112,12 @@ impl RulesetJob {
 
     /// The fingerprint of the last finished run.
     pub fn last_fingerprint(&self) -> Option<Fingerprint> {
-        lock(&self.status)
-            .last
-            .as_ref()
-            .map(|r| r.fingerprint.clone())
+        lock(&self.status).last.as_ref().map(|r| r.fingerprint)
+    }
+
+    /// Forgets past runs (the store was reset to the fixture rows).
+    pub(crate) fn forget(&self) {
+        *lock(&self.status) = JobStatus::default();
     }
 }
 
@@ -176,55 +172,28 @@ pub fn run_blocking(
 }
 
 /// The input half of a fingerprint.
-pub struct InputHashes {
-    all: u64,
-    by_source: HashMap<String, u64>,
-}
+pub struct InputHashes(u64);
 
 impl InputHashes {
     /// The whole fingerprint, with the unified and link rows.
     pub fn with_outputs(&self, outputs: &[Table]) -> Fingerprint {
-        let mut all = self.all;
-        for t in outputs {
-            all = mix(all, t, |_, _| {});
-        }
-        Fingerprint {
-            all,
-            by_source: self.by_source.clone(),
-        }
+        Fingerprint(outputs.iter().fold(self.0, mix))
     }
 }
 
 /// Order-independent hashes of the input rows (so row order and rowids
-/// never matter), overall and per data source.
+/// never matter).
 pub fn input_hashes(inputs: &Inputs) -> InputHashes {
-    let mut by_source: HashMap<String, u64> = HashMap::new();
-    let mut all = 0;
-    for t in std::iter::once(&inputs.individuals).chain(&inputs.contact_points) {
-        let sources = [
-            t.col("ssot__DataSourceId__c"),
-            t.col("ssot__DataSourceObjectId__c"),
-        ];
-        all = mix(all, t, |row, h| {
-            for c in sources.iter().flatten() {
-                if let Value::Text(s) = &row[*c] {
-                    let e = by_source.entry(s.clone()).or_default();
-                    *e = e.wrapping_add(h);
-                }
-            }
-        });
-    }
-    InputHashes { all, by_source }
+    let tables = std::iter::once(&inputs.individuals).chain(&inputs.contact_points);
+    InputHashes(tables.fold(0, mix))
 }
 
-/// Folds one table into a running hash; `each` sees every row and its hash.
-fn mix(acc: u64, t: &Table, mut each: impl FnMut(&[Value], u64)) -> u64 {
-    let mut sum: u64 = 0;
-    for row in &t.rows {
-        let h = row_hash(&t.object, row);
-        sum = sum.wrapping_add(h);
-        each(row, h);
-    }
+/// Folds one table into a running hash.
+fn mix(acc: u64, t: &Table) -> u64 {
+    let sum = t
+        .rows
+        .iter()
+        .fold(0u64, |sum, row| sum.wrapping_add(row_hash(&t.object, row)));
     acc.rotate_left(7)
         .wrapping_add(sum ^ (t.rows.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }

@@ -61,35 +61,36 @@ impl Dice {
     }
 }
 
-/// Names drawn so far, so that no two people could match on the fuzzy
-/// first name + exact last name rule: the fixture's unified individuals are
-/// then the people the generator drew (plus households sharing a phone), and
-/// the name rule only joins what a test adds. Checked at the loosest fuzzy
+/// Names given so far, so that no two people could match on the fuzzy first
+/// name + exact last name rule: the fixture's unified individuals are then
+/// the people the generator drew (plus households sharing a phone), and the
+/// name rule only joins what a test adds. Checked at the loosest fuzzy
 /// precision, so any precision in `identity.toml` stays safe.
+///
+/// A clash is settled without drawing again: the person takes the next free
+/// last name of the list, so every other value drawn stays what it was (their
+/// email keeps the drawn name, like someone who changed names).
 #[derive(Default)]
 struct NameBook {
     by_last: HashMap<String, Vec<String>>,
 }
 
 impl NameBook {
-    fn draw(&mut self, dice: &mut Dice, double_barrelled: bool) -> (&'static str, String) {
-        // Bounded: once the lists run out of distinct names, take a clash.
-        let mut attempt = 0;
-        loop {
-            let first = dice.pick(FIRST_NAMES);
-            let last = if double_barrelled {
-                format!("{}-{}", dice.pick(LAST_NAMES), dice.pick(LAST_NAMES))
-            } else {
-                dice.pick(LAST_NAMES).to_owned()
-            };
-            let f = normalize::name(first);
+    fn settle(&mut self, first: &str, drawn: &str) -> String {
+        let f = normalize::name(first);
+        let start = LAST_NAMES.iter().position(|l| *l == drawn).unwrap_or(0);
+        let rotated = (0..LAST_NAMES.len()).map(|k| LAST_NAMES[(start + k) % LAST_NAMES.len()]);
+        let candidates = std::iter::once(drawn.to_owned())
+            .chain(rotated.clone().map(str::to_owned))
+            .chain(rotated.map(|l| format!("{drawn}-{l}")));
+        for last in candidates {
             let taken = self.by_last.entry(last.to_lowercase()).or_default();
-            if attempt >= 1000 || !taken.iter().any(|t| fuzzy::similar(t, &f, Precision::Low)) {
+            if !taken.iter().any(|t| fuzzy::similar(t, &f, Precision::Low)) {
                 taken.push(f);
-                return (first, last);
+                return last;
             }
-            attempt += 1;
         }
+        drawn.to_owned()
     }
 }
 
@@ -205,7 +206,12 @@ fn draw_people(dice: &mut Dice, count: usize) -> Vec<Person> {
     let large = count > LARGE_FROM;
     let mut out: Vec<Person> = Vec::with_capacity(count);
     for i in 0..count {
-        let (first, last) = names.draw(dice, large);
+        let first = dice.pick(FIRST_NAMES);
+        let last = if large {
+            format!("{}-{}", dice.pick(LAST_NAMES), dice.pick(LAST_NAMES))
+        } else {
+            dice.pick(LAST_NAMES).to_owned()
+        };
         let birth = dice.percent(80).then(|| {
             let (y, m, d) = (
                 1950 + dice.below(56),
@@ -246,6 +252,7 @@ fn draw_people(dice: &mut Dice, count: usize) -> Vec<Person> {
                 break;
             }
         }
+        let last = names.settle(first, &last);
         out.push(Person {
             first,
             last,

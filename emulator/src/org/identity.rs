@@ -38,9 +38,6 @@ pub struct Ruleset {
     pub ruleset_id: String,
     pub data_space: String,
     pub does_run_automatically: bool,
-    /// Data sources (`ssot__DataSourceId__c` or `ssot__DataSourceObjectId__c`
-    /// values) whose changes resolve right after ingestion ("real-time").
-    pub real_time_sources: Vec<String>,
     /// The source profile object (`ssot__Individual__dlm`).
     pub individual: String,
     pub match_rules: Vec<MatchRule>,
@@ -230,8 +227,6 @@ struct RawRuleset {
     #[serde(default)]
     does_run_automatically: bool,
     #[serde(default)]
-    real_time_sources: Vec<String>,
-    #[serde(default)]
     match_rules: Vec<RawMatchRule>,
     #[serde(default)]
     reconciliation_rules: Vec<RawReconciliation>,
@@ -387,7 +382,6 @@ fn check(r: RawRuleset, model: &DataModel) -> Result<Ruleset, String> {
         ruleset_id: r.ruleset_id,
         data_space: r.data_space_name.unwrap_or_else(|| "default".into()),
         does_run_automatically: r.does_run_automatically,
-        real_time_sources: r.real_time_sources,
         individual,
         match_rules,
         reconciliation,

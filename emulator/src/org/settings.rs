@@ -30,6 +30,9 @@ pub(crate) struct RawOrg {
     apps: Vec<RawApp>,
     #[serde(default)]
     users: Vec<RawUser>,
+    /// Ingestion API connectors (`org/ingest.rs`).
+    #[serde(default)]
+    pub connectors: Vec<super::ingest::RawConnector>,
 }
 
 fn default_dataspaces() -> Vec<String> {

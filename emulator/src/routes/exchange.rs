@@ -71,8 +71,11 @@ pub fn exchange(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
     let user = state
         .org
         .user_by_id(&core.user_id)
-        .filter(|u| u.active)
+        .filter(|u| state.controls.user_active(u))
         .ok_or_else(invalid_subject)?;
+    if !state.controls.client_active(&state.org, &core.client_id) {
+        return Err(invalid_subject());
+    }
 
     if !scopes::grants(&core.scopes, "api") {
         return Err(ApiError::oauth(

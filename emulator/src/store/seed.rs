@@ -111,6 +111,40 @@ fn seed_jsonl(
     Ok(count)
 }
 
+/// Inserts rows given as JSON objects (`POST /__emulator/rows`); every
+/// error names the row (`rows[3]`) and, for a value, the field.
+pub(crate) fn insert_json(
+    conn: &Connection,
+    object: &ObjectDef,
+    rows: &[serde_json::Map<String, serde_json::Value>],
+    replace: bool,
+) -> Result<usize, StoreError> {
+    let fail = |i: usize, message: String| StoreError::Seed {
+        object: object.name.clone(),
+        message: format!("rows[{i}]: {message}"),
+    };
+    let fields: Vec<&FieldDef> = object.fields.iter().collect();
+    let mut sql = insert_sql(object, &fields);
+    if replace {
+        sql = sql.replacen("INSERT", "INSERT OR REPLACE", 1);
+    }
+    let mut insert = conn.prepare(&sql)?;
+    for (i, map) in rows.iter().enumerate() {
+        let mut values = vec![Value::Null; fields.len()];
+        for (key, json) in map {
+            let Some(at) = fields.iter().position(|f| f.name.eq_ignore_ascii_case(key)) else {
+                return Err(fail(i, format!("unknown field `{key}`")));
+            };
+            values[at] = json_value(fields[at].ty, json)
+                .map_err(|m| fail(i, format!("field {}: {m}", fields[at].name)))?;
+        }
+        insert
+            .execute(params_from_iter(values.iter()))
+            .map_err(|e| fail(i, e.to_string()))?;
+    }
+    Ok(rows.len())
+}
+
 fn insert_sql(object: &ObjectDef, fields: &[&FieldDef]) -> String {
     let columns: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
     let marks: Vec<String> = (1..=fields.len()).map(|i| format!("?{i}")).collect();

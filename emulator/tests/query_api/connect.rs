@@ -271,7 +271,7 @@ async fn core_auth_is_enforced() -> Result<()> {
     let r = post(&env, &dc, path, &body).await?;
     assert_core_error(&r, StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
     let token = env.core_token(CLIENT_ID).await?;
-    env.emu.state().clock.advance_ms(3 * 3600 * 1000);
+    env.state().clock.advance_ms(3 * 3600 * 1000);
     let r = post(&env, &token, path, &body).await?;
     assert_core_error(&r, StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
     Ok(())

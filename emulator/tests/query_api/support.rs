@@ -1,23 +1,21 @@
-//! Test harness for the query API tests: starts the emulator in-process on
-//! `127.0.0.1:0` over real TLS (through `dc_emulator::testing::TestClient`,
-//! trusting its generated certificate) and obtains tokens the way clients do
-//! (JWT bearer grant signed with the fixture key, then the a360 exchange).
+//! Query-test conveniences over the shared harness (`tests/common`): the
+//! built-in org with a chosen V2 batch size, requests answering a
+//! [`Reply`], and tokens for an app by the real JWT bearer grant (audience:
+//! the emulator's own URL) and the a360 exchange.
 
-use anyhow::{anyhow, Context, Result};
-use dc_emulator::testing::TestClient;
-use dc_emulator::{Emulator, EmulatorConfig};
+use anyhow::{anyhow, Result};
+use dc_emulator::state::AppState;
+use dc_emulator::EmulatorConfig;
 use http::{Method, StatusCode};
 use serde_json::Value;
-use tokio::net::TcpListener;
 
-pub const CLIENT_ID: &str = "emulator-client-id";
-pub const INGEST_ONLY_CLIENT_ID: &str = "emulator-ingest-only-client-id";
-pub const USERNAME: &str = "integration_user@yourcompany.com";
+use crate::common::{self, TestEnv};
 
-/// A running emulator and a client that trusts it.
+pub use crate::common::{CLIENT_ID, INGEST_CLIENT_ID as INGEST_ONLY_CLIENT_ID, USER};
+
+/// A running emulator (built-in org and data) and a client that trusts it.
 pub struct Env {
-    pub emu: Emulator,
-    client: TestClient,
+    inner: TestEnv,
 }
 
 /// A response: status and body (JSON when it parses, else `Value::Null`).
@@ -31,14 +29,17 @@ pub struct Reply {
 impl Env {
     /// Starts the built-in org with `batch_rows` rows per V2 batch.
     pub async fn start(batch_rows: usize) -> Result<Env> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let config = EmulatorConfig {
+        let inner = common::start_with(EmulatorConfig {
             query_batch_rows: batch_rows,
             ..EmulatorConfig::default()
-        };
-        let emu = Emulator::start(config, listener).await?;
-        let client = TestClient::new(emu.addr(), emu.cert_pem());
-        Ok(Env { emu, client })
+        })
+        .await;
+        Ok(Env { inner })
+    }
+
+    /// The emulator's shared state (its clock, for expiry tests).
+    pub fn state(&self) -> &AppState {
+        self.inner.emu.state()
     }
 
     /// Sends one request to `path_and_query` on the emulator.
@@ -49,10 +50,7 @@ impl Env {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Reply> {
-        let resp = self
-            .client
-            .send(method, path_and_query, headers, body)
-            .await?;
+        let resp = self.inner.send(method, path_and_query, headers, body).await;
         Ok(Reply {
             status: resp.status,
             json: resp.json(),
@@ -99,79 +97,39 @@ impl Env {
         .await
     }
 
-    /// A core access token for `client_id` via the JWT bearer grant.
+    /// A core access token for `client_id` (as [`USER`]) via the JWT bearer
+    /// grant, the assertion's audience being the emulator's URL.
     pub async fn core_token(&self, client_id: &str) -> Result<String> {
-        let assertion = sign_assertion(client_id, USERNAME, self.emu.base_url())?;
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
-            .append_pair("assertion", &assertion)
-            .finish();
-        let reply = self
-            .send(
-                Method::POST,
+        let mut claims = self.inner.claims(client_id, USER);
+        claims["aud"] = Value::String(self.inner.emu.base_url().to_owned());
+        let assertion = common::sign_assertion(&claims);
+        let resp = self
+            .inner
+            .post_form(
                 "/services/oauth2/token",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                form.into_bytes(),
+                &[
+                    ("grant_type", common::JWT_BEARER),
+                    ("assertion", &assertion),
+                ],
             )
-            .await?;
-        token_of(&reply).context("JWT bearer grant")
+            .await;
+        access_token(resp.status, &resp.json(), &resp.text())
     }
 
     /// A Data Cloud token for `client_id` (JWT grant, then the a360 exchange).
     pub async fn dc_token(&self, client_id: &str) -> Result<String> {
         let core = self.core_token(client_id).await?;
-        let form = form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "urn:salesforce:grant-type:external:cdp")
-            .append_pair(
-                "subject_token_type",
-                "urn:ietf:params:oauth:token-type:access_token",
-            )
-            .append_pair("subject_token", &core)
-            .finish();
-        let reply = self
-            .send(
-                Method::POST,
-                "/services/a360/token",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                form.into_bytes(),
-            )
-            .await?;
-        token_of(&reply).context("a360 exchange")
+        let resp = self.inner.exchange(&core, None).await;
+        access_token(resp.status, &resp.json(), &resp.text())
     }
 }
 
-fn token_of(reply: &Reply) -> Result<String> {
-    if reply.status != StatusCode::OK {
-        return Err(anyhow!("status {}: {}", reply.status, reply.text));
+fn access_token(status: StatusCode, json: &Value, text: &str) -> Result<String> {
+    if status != StatusCode::OK {
+        return Err(anyhow!("status {status}: {text}"));
     }
-    reply.json["access_token"]
+    json["access_token"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| anyhow!("no access_token in {}", reply.text))
-}
-
-/// An RS256 assertion signed with the fixture key (which has comment lines
-/// before its PEM block).
-fn sign_assertion(client_id: &str, username: &str, aud: &str) -> Result<String> {
-    let raw = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/default/host.key"
-    ))?;
-    let pem = raw
-        .find("-----BEGIN")
-        .map(|i| &raw[i..])
-        .ok_or_else(|| anyhow!("no PEM in host.key"))?;
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = serde_json::json!({
-        "iss": client_id,
-        "sub": username,
-        "aud": aud,
-        "exp": now + 300,
-    });
-    Ok(jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
-        &claims,
-        &key,
-    )?)
+        .ok_or_else(|| anyhow!("no access_token in {text}"))
 }

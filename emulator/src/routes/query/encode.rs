@@ -140,7 +140,7 @@ pub fn v2_value(ty: DcType, v: &Value) -> Value {
     match ty {
         DcType::Varchar | DcType::Date => as_text(v),
         DcType::Decimal => match v {
-            Value::Number(n) => Value::String(n.to_string()),
+            Value::Number(n) => Value::String(decimal_text(n)),
             other => as_text(other),
         },
         DcType::Bigint | DcType::Integer => as_integer(v),
@@ -172,6 +172,15 @@ pub fn connect_value(ty: DcType, v: &Value) -> Value {
             },
             None => as_text(v),
         },
+    }
+}
+
+/// A DECIMAL as text: integral values without a fraction (`"10"`, as in
+/// Salesforce's samples, not `"10.0"`), others in their shortest form.
+fn decimal_text(n: &Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        _ => n.to_string(),
     }
 }
 

@@ -1,0 +1,254 @@
+//! Gateway latency and memory benchmark (`cargo bench -p dc-gateway --bench gateway`).
+//!
+//! The emulator runs in this process; the release `dc-gateway` binary runs as a
+//! child process in front of it, so its RSS is its own. One keep-alive TLS
+//! connection per target, requests one at a time (latency, not throughput —
+//! throughput and CPU per request against nginx come from `bench/gateway-peers.sh`):
+//!
+//! - emulator direct: `POST /api/v2/query` with a Data Cloud token;
+//! - gateway miss: the same queries through the gateway, each SQL unique, so
+//!   every request parses, keys, forwards, stores (the miss path);
+//! - gateway hit: one SQL repeated (the cache-hit path);
+//!
+//! then 10,000 distinct queries are cached and the gateway's RSS is read.
+//! Prints Markdown rows; asserts nothing about speed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dc_emulator::testing::{login, TestClient, DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
+use dc_emulator::{Emulator, EmulatorConfig};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+
+const N: usize = 2000;
+const CACHED_ENTRIES: usize = 10_000;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+fn sql(n: usize) -> String {
+    format!(
+        "SELECT ssot__Id__c, ssot__FirstName__c, ssot__LastName__c FROM UnifiedIndividual__dlm \
+         ORDER BY ssot__Id__c LIMIT 20 OFFSET {}",
+        n % 1000
+    ) + &format!(" -- {n}")
+}
+
+async fn run() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let emu = Emulator::start(EmulatorConfig::default(), listener)
+        .await
+        .unwrap();
+    let client = TestClient::new(emu.addr(), emu.cert_pem());
+    let now = emu.state().clock.now_secs();
+    let (_, dc) = login(
+        &client,
+        emu.base_url(),
+        DEFAULT_CLIENT_ID,
+        DEFAULT_USERNAME,
+        now,
+    )
+    .await
+    .unwrap();
+
+    let dir = std::env::temp_dir().join(format!("dcgw-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("emulator.pem");
+    std::fs::write(&ca, emu.cert_pem().unwrap()).unwrap();
+    let key = dir.join("host.key");
+    std::fs::write(&key, dc_emulator::testing::DEFAULT_APP_KEY_PEM).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dc-gateway"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--login-url",
+            emu.base_url(),
+        ])
+        .arg("--upstream-ca-cert")
+        .arg(&ca)
+        .arg("--private-key-file")
+        .arg(&key)
+        .args([
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--username",
+            DEFAULT_USERNAME,
+        ])
+        .arg("--cert-dir")
+        .arg(&dir)
+        .args(["--cache-max-bytes", "1073741824"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    while !line.contains("listening on") {
+        line.clear();
+        out.read_line(&mut line).unwrap();
+    }
+    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let gw_pem = std::fs::read_to_string(dir.join(format!("dc-gateway-{port}.pem"))).unwrap();
+    let gw_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+
+    let mut direct = keep_alive(emu.addr(), emu.cert_pem().unwrap()).await;
+    let mut gw = keep_alive(gw_addr, &gw_pem).await;
+
+    // Warm up both (and let the gateway log in).
+    for i in 0..200 {
+        post(&mut direct, Some(&dc), &sql(1_000_000 + i)).await;
+        post(&mut gw, None, &sql(2_000_000 + i)).await;
+    }
+    let mut t_direct = Vec::with_capacity(N);
+    let mut t_miss = Vec::with_capacity(N);
+    for i in 0..N {
+        let q = sql(3_000_000 + i);
+        let t = Instant::now();
+        post(&mut direct, Some(&dc), &q).await;
+        t_direct.push(t.elapsed());
+        let q = sql(4_000_000 + i);
+        let t = Instant::now();
+        let cache = post(&mut gw, None, &q).await;
+        t_miss.push(t.elapsed());
+        assert_eq!(cache.as_deref(), Some("MISS"));
+    }
+    let hit_sql = sql(5_000_000);
+    post(&mut gw, None, &hit_sql).await;
+    let mut t_hit = Vec::with_capacity(N);
+    for _ in 0..N {
+        let t = Instant::now();
+        let cache = post(&mut gw, None, &hit_sql).await;
+        t_hit.push(t.elapsed());
+        assert_eq!(cache.as_deref(), Some("HIT"));
+    }
+
+    println!("| path (one keep-alive TLS connection, sequential) | p50 | p99 | mean |");
+    println!("| --- | --- | --- | --- |");
+    row("emulator direct, unique SQL", &t_direct);
+    row("through the gateway, cache miss (unique SQL)", &t_miss);
+    row("through the gateway, cache hit", &t_hit);
+    let (d50, _, _) = stats(&t_direct);
+    let (m50, _, _) = stats(&t_miss);
+    println!(
+        "| **miss path added by the gateway (p50 difference)** | {:.3} ms | | |",
+        (m50.as_secs_f64() - d50.as_secs_f64()) * 1e3
+    );
+
+    // Fill the cache to 10,000 entries (8 connections in parallel), then read RSS.
+    let rss_before = rss_kb(child.id());
+    let mut tasks = Vec::new();
+    for c in 0..8 {
+        let pem = gw_pem.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = keep_alive(gw_addr, &pem).await;
+            for i in (c..CACHED_ENTRIES).step_by(8) {
+                post(&mut s, None, &sql(6_000_000 + i)).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let metrics = TestClient::new(gw_addr, Some(&gw_pem))
+        .get("/metrics", None)
+        .await
+        .unwrap()
+        .text();
+    let entries = metrics
+        .lines()
+        .find(|l| l.starts_with("dcgw_cache_entries"))
+        .unwrap_or("dcgw_cache_entries ?")
+        .to_owned();
+    let rss_after = rss_kb(child.id());
+    println!(
+        "| gateway RSS: after warm-up {:.1} MB; with {CACHED_ENTRIES} more cached answers ({entries}) | {:.1} MB | | |",
+        rss_before as f64 / 1024.0,
+        rss_after as f64 / 1024.0
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+    emu.shutdown().await;
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+async fn keep_alive(addr: std::net::SocketAddr, pem: &str) -> SendRequest<Full<Bytes>> {
+    let mut config = (*dc_emulator::tls::client_config_trusting(pem).unwrap()).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let tls = connector
+        .connect(rustls_pki_types::ServerName::from(addr.ip()), tcp)
+        .await
+        .unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// POSTs one query; returns the `x-cache` header.
+async fn post(
+    sender: &mut SendRequest<Full<Bytes>>,
+    token: Option<&str>,
+    sql: &str,
+) -> Option<String> {
+    let mut req = http::Request::post("/api/v2/query")
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let body = Bytes::from(serde_json::json!({ "sql": sql }).to_string());
+    let resp = sender
+        .send_request(req.body(Full::new(body)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let cache = resp
+        .headers()
+        .get("x-cache")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    cache
+}
+
+fn stats(d: &[Duration]) -> (Duration, Duration, Duration) {
+    let mut v = d.to_vec();
+    v.sort();
+    let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    (p(0.5), p(0.99), v.iter().sum::<Duration>() / v.len() as u32)
+}
+
+fn row(name: &str, d: &[Duration]) {
+    let (p50, p99, mean) = stats(d);
+    println!("| {name} | {p50:.2?} | {p99:.2?} | {mean:.2?} |");
+}

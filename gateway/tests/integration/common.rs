@@ -1,0 +1,158 @@
+//! The harness: an emulator, a gateway in front of it, and clients for both.
+
+use dc_emulator::testing::{TestClient, TestResponse};
+use dc_emulator::{Emulator, EmulatorConfig};
+use dc_gateway::config::{Secret, Secrets};
+use dc_gateway::{Gateway, GatewayConfig};
+use serde_json::{json, Value};
+use std::path::Path;
+use tokio::net::TcpListener;
+
+/// The default org's consumer key and user.
+pub const CLIENT_ID: &str = "emulator-client-id";
+pub const USERNAME: &str = "integration_user@yourcompany.com";
+/// A query the default org answers with rows.
+pub const SQL: &str = "SELECT ssot__Id__c, ssot__FirstName__c FROM UnifiedIndividual__dlm LIMIT 5";
+
+/// Both servers and a client for each.
+pub struct Env {
+    pub emulator: Emulator,
+    pub gateway: Gateway,
+    /// Client of the gateway (trusts its certificate).
+    pub gw: TestClient,
+    /// Client of the emulator.
+    pub emu: TestClient,
+}
+
+/// Gateway TOML for the emulator at `login_url`. `credentials_extra` lines go
+/// in `[credentials]`; `tail` is appended (e.g. `[[clients]]`).
+pub fn toml_for(login_url: &str, credentials_extra: &str, tail: &str) -> String {
+    let dir = std::env::temp_dir();
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+cert_dir = "{dir}"
+
+[upstream]
+login_url = "{login_url}"
+
+[credentials]
+client_id = "{CLIENT_ID}"
+username = "{USERNAME}"
+{credentials_extra}
+
+{tail}
+"#,
+        dir = dir.display()
+    )
+}
+
+/// The default org's key as a secret.
+pub fn key_secrets() -> Secrets {
+    Secrets {
+        private_key_pem: Some(Secret::new(dc_gateway::embedded::PRIVATE_KEY_PEM)),
+        ..Secrets::default()
+    }
+}
+
+/// Starts an emulator with `emu` and a gateway in front of it.
+pub async fn start(emu: EmulatorConfig, credentials_extra: &str, tail: &str) -> Env {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind emulator");
+    let emulator = Emulator::start(emu, listener)
+        .await
+        .expect("emulator starts");
+    let text = toml_for(emulator.base_url(), credentials_extra, tail);
+    let mut config = GatewayConfig::from_toml_str(&text, Path::new("."), &key_secrets())
+        .expect("valid gateway config");
+    config.upstream.ca_pem = emulator.cert_pem().map(str::to_owned);
+    start_gateway(emulator, config).await
+}
+
+/// Starts a gateway with `config` in front of `emulator`.
+pub async fn start_gateway(emulator: Emulator, config: GatewayConfig) -> Env {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind gateway");
+    let gateway = Gateway::start(config, listener)
+        .await
+        .expect("gateway starts");
+    let gw = TestClient::new(gateway.addr(), Some(gateway.cert_pem()));
+    let emu = TestClient::new(emulator.addr(), emulator.cert_pem());
+    Env {
+        emulator,
+        gateway,
+        gw,
+        emu,
+    }
+}
+
+impl Env {
+    /// `/__emulator/stats`.
+    pub async fn stats(&self) -> Value {
+        let r = self
+            .emu
+            .get("/__emulator/stats", None)
+            .await
+            .expect("stats");
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    }
+
+    /// One counter of `/__emulator/stats`.
+    pub async fn count(&self, name: &str) -> u64 {
+        self.stats().await[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no counter {name}"))
+    }
+
+    /// `POST /api/v2/query` through the gateway with `headers`.
+    pub async fn query_with(&self, sql: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        self.gw
+            .send(
+                http::Method::POST,
+                "/api/v2/query",
+                &h,
+                json!({ "sql": sql }).to_string(),
+            )
+            .await
+            .expect("query through the gateway")
+    }
+
+    /// `POST /api/v2/query` through the gateway, no credentials.
+    pub async fn query(&self, sql: &str) -> TestResponse {
+        self.query_with(sql, &[]).await
+    }
+
+    /// Waits (bounded) until the gateway's start-up login and exchange are
+    /// done, so the emulator's counters stay still.
+    pub async fn wait_ready(&self) {
+        for _ in 0..400 {
+            if self.gateway.is_ready() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("gateway never became ready");
+    }
+
+    pub async fn stop(self) {
+        self.gateway.shutdown().await;
+        self.emulator.shutdown().await;
+    }
+}
+
+/// Asserts a V2 query answer with at least one row, returns it.
+pub fn rows(r: &TestResponse) -> Vec<Value> {
+    assert_eq!(r.status, 200, "query failed: {}", r.text());
+    let j = r.json();
+    let data = j["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data: {j}"));
+    assert!(!data.is_empty(), "no rows: {j}");
+    data.clone()
+}

@@ -527,6 +527,20 @@ async fn the_guides_whatsapp_lead_joins_the_crm_individual_in_real_time() {
     ];
     expected.sort_by_key(|v| v[0].as_str().unwrap_or_default().to_owned());
     assert_eq!(q.json()["data"], json!(expected));
+    // The README's query, on the tenant host with the Data Cloud token.
+    let sql = "SELECT l.SourceRecordId__c, u.FirstName, u.LastName FROM IndividualIdentityLink__dlm l \
+               JOIN UnifiedIndividual u ON u.IndividualId = l.UnifiedRecordId__c \
+               WHERE l.UnifiedRecordId__c = (SELECT UnifiedRecordId__c FROM IndividualIdentityLink__dlm \
+               WHERE SourceRecordId__c = 'lead-wa-1') ORDER BY 1";
+    let q = env
+        .post_json("/api/v2/query", Some(&dc), &json!({ "sql": sql }))
+        .await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text());
+    let names: Vec<Json> = expected
+        .iter()
+        .map(|e| json!([e[0], crm_name[0], crm_name[1]]))
+        .collect();
+    assert_eq!(q.json()["data"], json!(names));
     let phones = rows(
         &env,
         format!("SELECT ssot__FormattedE164PhoneNumber__c FROM UnifiedContactPointPhone__dlm WHERE ssot__PartyId__c = '{unified}'"),

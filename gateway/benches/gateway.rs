@@ -46,12 +46,20 @@ fn sql(n: usize) -> String {
 
 async fn run() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emu = Emulator::start(EmulatorConfig::default(), listener).await.unwrap();
-    let client = TestClient::new(emu.addr(), emu.cert_pem());
-    let now = emu.state().clock.now_secs();
-    let (_, dc) = login(&client, emu.base_url(), DEFAULT_CLIENT_ID, DEFAULT_USERNAME, now)
+    let emu = Emulator::start(EmulatorConfig::default(), listener)
         .await
         .unwrap();
+    let client = TestClient::new(emu.addr(), emu.cert_pem());
+    let now = emu.state().clock.now_secs();
+    let (_, dc) = login(
+        &client,
+        emu.base_url(),
+        DEFAULT_CLIENT_ID,
+        DEFAULT_USERNAME,
+        now,
+    )
+    .await
+    .unwrap();
 
     let dir = std::env::temp_dir().join(format!("dcgw-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -60,12 +68,23 @@ async fn run() {
     let key = dir.join("host.key");
     std::fs::write(&key, dc_emulator::testing::DEFAULT_APP_KEY_PEM).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dc-gateway"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--login-url", emu.base_url()])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--login-url",
+            emu.base_url(),
+        ])
         .arg("--upstream-ca-cert")
         .arg(&ca)
         .arg("--private-key-file")
         .arg(&key)
-        .args(["--client-id", DEFAULT_CLIENT_ID, "--username", DEFAULT_USERNAME])
+        .args([
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--username",
+            DEFAULT_USERNAME,
+        ])
         .arg("--cert-dir")
         .arg(&dir)
         .args(["--cache-max-bytes", "1073741824"])
@@ -159,7 +178,9 @@ async fn run() {
         rss_before as f64 / 1024.0,
         rss_after as f64 / 1024.0
     );
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(dir);
     emu.shutdown().await;
@@ -193,7 +214,11 @@ async fn keep_alive(addr: std::net::SocketAddr, pem: &str) -> SendRequest<Full<B
 }
 
 /// POSTs one query; returns the `x-cache` header.
-async fn post(sender: &mut SendRequest<Full<Bytes>>, token: Option<&str>, sql: &str) -> Option<String> {
+async fn post(
+    sender: &mut SendRequest<Full<Bytes>>,
+    token: Option<&str>,
+    sql: &str,
+) -> Option<String> {
     let mut req = http::Request::post("/api/v2/query")
         .header("host", "127.0.0.1")
         .header("content-type", "application/json");
@@ -201,7 +226,12 @@ async fn post(sender: &mut SendRequest<Full<Bytes>>, token: Option<&str>, sql: &
         req = req.header("authorization", format!("Bearer {t}"));
     }
     let body = Bytes::from(serde_json::json!({ "sql": sql }).to_string());
-    let resp = sender.send_request(req.body(Full::new(body)).unwrap()).await.unwrap();
+    // The previous response may still be finishing on the connection task.
+    sender.ready().await.unwrap();
+    let resp = sender
+        .send_request(req.body(Full::new(body)).unwrap())
+        .await
+        .unwrap();
     let status = resp.status();
     let cache = resp
         .headers()

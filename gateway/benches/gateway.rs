@@ -226,6 +226,8 @@ async fn post(
         req = req.header("authorization", format!("Bearer {t}"));
     }
     let body = Bytes::from(serde_json::json!({ "sql": sql }).to_string());
+    // The previous response may still be finishing on the connection task.
+    sender.ready().await.unwrap();
     let resp = sender
         .send_request(req.body(Full::new(body)).unwrap())
         .await

@@ -180,10 +180,11 @@ async fn queryv2_submit(
     let ran = run::run_sql(state, host, sql, Vec::new()).await?;
     Ok(ok_json(&run::v2_first(
         state,
+        host,
         owner,
         ran,
         run::wants_arrow(req),
-    )))
+    )?))
 }
 
 /// `POST ssot/query`: V1 with a core token.

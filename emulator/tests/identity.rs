@@ -20,7 +20,7 @@ mod config;
 mod support;
 
 use common::{start, CLIENT_ID, USER};
-use http::StatusCode;
+use http::{Method, StatusCode};
 use serde_json::{json, Value as Json};
 use support::*;
 
@@ -147,6 +147,19 @@ async fn run_now_codes_and_a_run_on_the_untouched_org_changes_nothing() {
     let (_, busy) = run_now(&env, &t, NAME, "").await;
     assert_eq!(busy["resultCode"], "IdentityResolutionJobIsAlreadyRunning");
     drop(gate);
+
+    // A reset of the rows (test-control API) forgets the runs.
+    let reset = env
+        .send(
+            Method::POST,
+            "/__emulator/reset",
+            &[("content-type", "application/json")],
+            r#"{"keepTokens": true}"#,
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text());
+    assert_eq!(ruleset(&env, &t).await["lastJobStatus"], Json::Null);
+    assert_eq!(run_and_wait(&env, &t).await, SUBMITTED);
 
     let (status, unknown) = run_now(&env, &t, "No_Such_Ruleset", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");

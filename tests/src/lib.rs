@@ -4,12 +4,20 @@
 //!
 //! Every scenario module under `tests/tests/` builds on [`TestEnv`].
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
-use dc_emulator::testing::TestClient;
+use dc_emulator::testing::{TestClient, TestResponse};
 use dc_emulator::{Emulator, EmulatorConfig};
+use hyper::Method;
+use serde_json::{json, Value};
 use tokio::net::TcpListener;
+
+mod fixtures;
+
+pub use fixtures::{org_with_lead_scores, TempOrg};
 
 /// The workspace root (for fixtures and the interop scripts).
 pub fn workspace_root() -> PathBuf {
@@ -140,6 +148,166 @@ impl StackEnv {
     /// Number of unified individuals in the emulator's data.
     pub async fn unified_count(&self) -> i64 {
         unified_count(&self.emulator).await
+    }
+
+    /// A test-control API call on the emulator (`/__emulator/…`); panics
+    /// unless it answers 2xx, and returns its JSON body.
+    pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let resp = match body {
+            Some(b) => {
+                let headers = [("content-type", "application/json")];
+                self.emu.send(method, path, &headers, b.to_string()).await
+            }
+            None => self.emu.send(method, path, &[], bytes::Bytes::new()).await,
+        }
+        .expect("control API reachable");
+        assert!(
+            resp.status.is_success(),
+            "{path}: {} {}",
+            resp.status,
+            resp.text()
+        );
+        resp.json()
+    }
+
+    /// Adds a fault rule at the emulator; returns its id.
+    pub async fn add_fault(&self, rule: Value) -> u64 {
+        let added = self
+            .control(Method::POST, "/__emulator/faults", Some(rule))
+            .await;
+        added["id"].as_u64().expect("rule id")
+    }
+
+    /// The emulator's journal entries matching `filter` (a query string such
+    /// as `method=POST&path=/api/v1/ingest*`), oldest first.
+    pub async fn journal(&self, filter: &str) -> Vec<Value> {
+        let listing = self
+            .control(Method::GET, &format!("/__emulator/journal?{filter}"), None)
+            .await;
+        listing["entries"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Forgets every journal entry so far.
+    pub async fn clear_journal(&self) {
+        self.control(Method::DELETE, "/__emulator/journal", None)
+            .await;
+    }
+
+    /// Moves the emulator clock forward (tokens, cursors, rate-limit windows
+    /// and ingestion delays all follow it).
+    pub async fn advance_clock(&self, ms: i64) {
+        self.control(
+            Method::POST,
+            "/__emulator/clock",
+            Some(json!({ "advanceMs": ms })),
+        )
+        .await;
+    }
+
+    /// `POST /api/v2/query` through the gateway, as an app does: no
+    /// credentials, optional extra headers (e.g. `cache-control`).
+    pub async fn query(&self, sql: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        let body = json!({ "sql": sql }).to_string();
+        self.gw
+            .send(Method::POST, "/api/v2/query", &all, body)
+            .await
+            .expect("gateway reachable")
+    }
+
+    /// The next batch of a Query V2 result through the gateway.
+    pub async fn next_batch(&self, batch_id: &str) -> TestResponse {
+        self.gw
+            .get(&format!("/api/v2/query/{batch_id}"), None)
+            .await
+            .expect("gateway reachable")
+    }
+
+    /// Streams `records` into `Bridged`'s `object` through the gateway
+    /// (`POST /api/v1/ingest/sources/Bridged/{object}`, body `{"data": […]}`).
+    pub async fn ingest(&self, object: &str, records: &[Value]) -> TestResponse {
+        self.gw
+            .post_json(
+                &format!("/api/v1/ingest/sources/Bridged/{object}"),
+                None,
+                &json!({ "data": records }),
+            )
+            .await
+            .expect("gateway reachable")
+    }
+
+    /// `SELECT COUNT(*)…` (or any single integer) run directly on the
+    /// emulator's store: what landed, independent of any cache.
+    pub async fn store_count(&self, sql: &str) -> i64 {
+        let sql = sql.to_owned();
+        self.emulator
+            .state()
+            .store
+            .read(move |conn| conn.query_row(&sql, [], |r| r.get::<_, i64>(0)))
+            .await
+            .expect("store")
+            .unwrap_or_else(|e| panic!("test SQL failed: {e}"))
+    }
+
+    /// The first column of every row of `sql`, as text, run on the store.
+    pub async fn store_strings(&self, sql: &str) -> Vec<String> {
+        let sql = sql.to_owned();
+        self.emulator
+            .state()
+            .store
+            .read(move |conn| {
+                let mut stmt = conn.prepare(&sql)?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .expect("store")
+            .unwrap_or_else(|e| panic!("test SQL failed: {e}"))
+    }
+
+    /// Waits until the emulator's ingestion queue is empty: every accepted
+    /// record has been applied (or refused) by the processor.
+    pub async fn wait_applied(&self) {
+        let state = self.emulator.state();
+        wait_for("the ingestion queue to drain", || async {
+            let n = dc_emulator::ingest::queue::pending(state)
+                .await
+                .expect("store");
+            (n == 0).then_some(())
+        })
+        .await;
+    }
+
+    /// Records the emulator's processor has applied since it started.
+    pub fn records_applied(&self) -> u64 {
+        self.emulator
+            .state()
+            .ingest
+            .records_applied
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// How long [`wait_for`] polls before failing the test. It bounds a hang on
+/// asynchronous work (the ingestion processor, a retry); it is not a timing
+/// assertion, so it is generous for stalled CI machines.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Polls `probe` every 20 ms until it returns `Some`; panics naming `what`
+/// after [`PATIENCE`].
+pub async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(start.elapsed() < PATIENCE, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -8,208 +8,21 @@
 //! back through the Query API; other new source profiles are written straight
 //! into the store, the way ingestion's processing writes them, and unified
 //! rows read back from it (`UnifiedIndividual__dlm`, the link objects and the
-//! guide's `UnifiedIndividual` view).
+//! guide's `UnifiedIndividual` view). Clustering cases are in
+//! `identity/clusters.rs`, configuration ones in `identity/config.rs`.
 
+#[path = "identity/clusters.rs"]
+mod clusters;
 mod common;
+#[path = "identity/config.rs"]
+mod config;
+#[path = "identity/support.rs"]
+mod support;
 
-use bytes::Bytes;
-use common::{start, TestEnv, CLIENT_ID, USER};
-use dc_emulator::identity::{self, materialize, resolve};
+use common::{start, CLIENT_ID, USER};
 use http::{Method, StatusCode};
-use rusqlite::types::Value;
 use serde_json::{json, Value as Json};
-
-const BASE: &str = "/services/data/v61.0/ssot/identity-resolutions";
-const NAME: &str = "Default_Individual";
-const SUBMITTED: &str = "SuccessfullySubmittedIdentityResolutionJobRunRequest";
-const NO_CHANGES: &str = "NoPendingChangesJobRunSkipped";
-const OUTPUTS: &[&str] = &[
-    "UnifiedIndividual__dlm",
-    "IndividualIdentityLink__dlm",
-    "UnifiedContactPointEmail__dlm",
-    "ContactPointEmailIdentityLink__dlm",
-    "UnifiedContactPointPhone__dlm",
-    "ContactPointPhoneIdentityLink__dlm",
-];
-
-type Rows = Vec<Vec<Option<String>>>;
-
-async fn token(env: &TestEnv) -> String {
-    env.core_token(CLIENT_ID, USER).await["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
-}
-
-async fn run_now(env: &TestEnv, token: &str, name: &str, body: &str) -> (StatusCode, Json) {
-    let auth = format!("Bearer {token}");
-    let r = env
-        .send(
-            Method::POST,
-            &format!("{BASE}/{name}/actions/run-now"),
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-            Bytes::from(body.to_owned()),
-        )
-        .await;
-    (r.status, r.json())
-}
-
-/// Run-now, then wait for the job; returns the result code.
-async fn run_and_wait(env: &TestEnv, token: &str) -> String {
-    let (status, body) = run_now(env, token, NAME, "").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    env.emu.state().identity.wait_idle().await;
-    body["resultCode"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn ruleset(env: &TestEnv, token: &str) -> Json {
-    let r = env.get(&format!("{BASE}/{NAME}"), Some(token)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    r.json()
-}
-
-/// Every row of a query, as text.
-async fn rows(env: &TestEnv, sql: String) -> Rows {
-    env.emu
-        .state()
-        .store
-        .read(move |c| {
-            let mut stmt = c.prepare(&sql).expect("prepare");
-            let n = stmt.column_count();
-            stmt.query_map([], |r| {
-                (0..n)
-                    .map(|i| {
-                        Ok(match r.get::<_, Value>(i)? {
-                            Value::Null => None,
-                            Value::Integer(v) => Some(v.to_string()),
-                            Value::Real(v) => Some(v.to_string()),
-                            Value::Text(v) => Some(v),
-                            Value::Blob(_) => Some("<blob>".into()),
-                        })
-                    })
-                    .collect()
-            })
-            .expect("query")
-            .collect::<rusqlite::Result<Rows>>()
-            .expect("rows")
-        })
-        .await
-        .expect("store")
-}
-
-async fn one(env: &TestEnv, sql: String) -> Vec<Option<String>> {
-    let mut r = rows(env, sql.clone()).await;
-    assert_eq!(r.len(), 1, "{sql}: {r:?}");
-    r.remove(0)
-}
-
-async fn write(env: &TestEnv, sql: String) {
-    env.emu
-        .state()
-        .store
-        .write(move |c| c.execute_batch(&sql).expect("write"))
-        .await
-        .expect("store");
-}
-
-/// Polls `sql` until `done` holds (real-time resolution runs on its own
-/// task); panics with the last rows after a generous bound.
-async fn wait_for(env: &TestEnv, sql: &str, done: impl Fn(&Rows) -> bool) -> Rows {
-    for _ in 0..600 {
-        let got = rows(env, sql.to_owned()).await;
-        if done(&got) {
-            return got;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{sql}: still {:?}", rows(env, sql.to_owned()).await);
-}
-
-async fn snapshot(env: &TestEnv) -> Vec<Rows> {
-    let mut out = Vec::new();
-    for o in OUTPUTS {
-        out.push(rows(env, format!("SELECT * FROM \"{o}\" ORDER BY 1")).await);
-    }
-    out
-}
-
-/// An individual (and optional email/phone contact points) as ingestion
-/// would write it.
-fn insert_profile(
-    id: &str,
-    source: (&str, &str),
-    name: (Option<&str>, Option<&str>),
-    birth: Option<&str>,
-    modified: &str,
-    email: Option<&str>,
-    phone: Option<&str>,
-) -> String {
-    let q = |v: Option<&str>| v.map_or("NULL".to_owned(), |s| format!("'{s}'"));
-    let (ds, dso) = source;
-    let mut sql = format!(
-        "INSERT INTO ssot__Individual__dlm (ssot__Id__c, KQ_Id__c, ssot__FirstName__c, ssot__LastName__c, \
-         ssot__BirthDate__c, ssot__DataSourceId__c, ssot__DataSourceObjectId__c, ssot__CreatedDate__c, \
-         ssot__LastModifiedDate__c) VALUES ('{id}', 'TEST', {}, {}, {}, '{ds}', '{dso}', '{modified}', '{modified}');",
-        q(name.0),
-        q(name.1),
-        q(birth)
-    );
-    if let Some(e) = email {
-        sql += &format!(
-            "INSERT INTO ssot__ContactPointEmail__dlm (ssot__Id__c, ssot__EmailAddress__c, ssot__PartyId__c, \
-             ssot__DataSourceId__c, ssot__DataSourceObjectId__c, ssot__CreatedDate__c, ssot__LastModifiedDate__c) \
-             VALUES ('{id}-email', '{e}', '{id}', '{ds}', '{dso}', '{modified}', '{modified}');"
-        );
-    }
-    if let Some(p) = phone {
-        sql += &format!(
-            "INSERT INTO ssot__ContactPointPhone__dlm (ssot__Id__c, ssot__TelephoneNumber__c, ssot__PartyId__c, \
-             ssot__DataSourceId__c, ssot__DataSourceObjectId__c, ssot__CreatedDate__c, ssot__LastModifiedDate__c) \
-             VALUES ('{id}-phone', '{p}', '{id}', '{ds}', '{dso}', '{modified}', '{modified}');"
-        );
-    }
-    sql
-}
-
-async fn unified_of(env: &TestEnv, source_id: &str) -> String {
-    one(
-        env,
-        format!("SELECT UnifiedRecordId__c FROM IndividualIdentityLink__dlm WHERE SourceRecordId__c = '{source_id}'"),
-    )
-    .await[0]
-        .clone()
-        .expect("linked")
-}
-
-/// A CRM source alone in its unified profile, with `value` non-NULL and
-/// matching `like`.
-async fn lone_crm_source(
-    env: &TestEnv,
-    join: &str,
-    value: &str,
-    like: &str,
-) -> (String, String, String) {
-    let r = one(
-        env,
-        format!(
-            "SELECT i.ssot__Id__c, {value}, l.UnifiedRecordId__c FROM ssot__Individual__dlm i {join} \
-             JOIN IndividualIdentityLink__dlm l ON l.SourceRecordId__c = i.ssot__Id__c \
-             WHERE i.ssot__DataSourceId__c = 'SalesforceCRM_Home' AND i.ssot__FirstName__c IS NOT NULL \
-               AND i.ssot__BirthDate__c IS NOT NULL AND {value} LIKE '{like}' \
-               AND (SELECT COUNT(*) FROM IndividualIdentityLink__dlm l2 WHERE l2.UnifiedRecordId__c = l.UnifiedRecordId__c) = 1 \
-             ORDER BY i.ssot__Id__c LIMIT 1"
-        ),
-    )
-    .await;
-    (
-        r[0].clone().unwrap(),
-        r[1].clone().unwrap(),
-        r[2].clone().unwrap(),
-    )
-}
+use support::*;
 
 #[tokio::test]
 async fn rulesets_are_listed_and_read() {
@@ -334,6 +147,19 @@ async fn run_now_codes_and_a_run_on_the_untouched_org_changes_nothing() {
     let (_, busy) = run_now(&env, &t, NAME, "").await;
     assert_eq!(busy["resultCode"], "IdentityResolutionJobIsAlreadyRunning");
     drop(gate);
+
+    // A reset of the rows (test-control API) forgets the runs.
+    let reset = env
+        .send(
+            Method::POST,
+            "/__emulator/reset",
+            &[("content-type", "application/json")],
+            r#"{"keepTokens": true}"#,
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text());
+    assert_eq!(ruleset(&env, &t).await["lastJobStatus"], Json::Null);
+    assert_eq!(run_and_wait(&env, &t).await, SUBMITTED);
 
     let (status, unknown) = run_now(&env, &t, "No_Such_Ruleset", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
@@ -571,205 +397,4 @@ async fn the_guides_whatsapp_lead_joins_the_crm_individual_in_real_time() {
     assert!(none.is_empty());
     assert_eq!(run_and_wait(&env, &t).await, SUBMITTED);
     assert_eq!(unified_of(&env, "003-batch-only").await, unified);
-}
-
-#[tokio::test]
-async fn fuzzy_first_name_and_exact_last_name_match() {
-    let env = start().await;
-    let crm = ("SalesforceCRM_Home", "Contact");
-    let at = "2031-04-01T00:00:00.000Z";
-    let mut sql = String::new();
-    for (id, first, last) in [
-        ("zz-fuzzy-1", "Jon", "Vandermeer"),
-        ("zz-fuzzy-2", "John", "Vandermeer"),
-        ("zz-fuzzy-3", "Bob", "Vandermeer"),
-        ("zz-fuzzy-4", "Robert", "Vandermeer"),
-        ("zz-fuzzy-5", "Maria", "Vandermeer"),
-        ("zz-fuzzy-6", "Jon", "Oosterhuis"),
-    ] {
-        sql += &insert_profile(id, crm, (Some(first), Some(last)), None, at, None, None);
-    }
-    write(&env, sql).await;
-    identity::run(env.emu.state(), NAME).await.expect("run");
-    let u = |id: &'static str| unified_of(&env, id);
-    let (u1, u2, u3, u4, u5, u6) = (
-        u("zz-fuzzy-1").await,
-        u("zz-fuzzy-2").await,
-        u("zz-fuzzy-3").await,
-        u("zz-fuzzy-4").await,
-        u("zz-fuzzy-5").await,
-        u("zz-fuzzy-6").await,
-    );
-    assert_eq!(u1, u2, "Jon ~ John (Jaro-Winkler 0.93)");
-    assert_eq!(u3, u4, "Bob ~ Robert (nickname)");
-    assert_ne!(u1, u3);
-    assert_ne!(u5, u1);
-    assert_ne!(u5, u3);
-    assert_ne!(u6, u1, "another last name");
-}
-
-#[tokio::test]
-async fn a_split_keeps_the_id_on_one_side() {
-    let env = start().await;
-    let web = ("Bridged_WhatsApp_Web", "LeadProfile");
-    let at = "2031-05-01T00:00:00.000Z";
-    let mut sql = insert_profile(
-        "zz-split-a",
-        web,
-        (None, None),
-        None,
-        at,
-        Some("split-a@example.com"),
-        None,
-    );
-    sql += &insert_profile(
-        "zz-split-b",
-        web,
-        (None, None),
-        None,
-        at,
-        Some("split-a@example.com"),
-        Some("+1 303 555 0199"),
-    );
-    sql += &insert_profile(
-        "zz-split-c",
-        web,
-        (None, None),
-        None,
-        at,
-        None,
-        Some("whatsapp:+13035550199"),
-    );
-    write(&env, sql).await;
-    identity::run(env.emu.state(), NAME).await.expect("run");
-    let before = unified_of(&env, "zz-split-a").await;
-    assert_eq!(
-        unified_of(&env, "zz-split-c").await,
-        before,
-        "b bridges a and c"
-    );
-
-    write(
-        &env,
-        "DELETE FROM ssot__ContactPointPhone__dlm WHERE ssot__PartyId__c = 'zz-split-b';".into(),
-    )
-    .await;
-    let report = identity::run(env.emu.state(), NAME).await.expect("run");
-    assert!(!report.changes.is_empty());
-    assert_eq!(
-        unified_of(&env, "zz-split-a").await,
-        before,
-        "the larger side keeps the id"
-    );
-    assert_eq!(unified_of(&env, "zz-split-b").await, before);
-    let c = unified_of(&env, "zz-split-c").await;
-    assert_ne!(c, before);
-    assert_eq!(c, identity::ids::fresh("", "Individual", "zz-split-c"));
-    // Running again changes nothing: ids are stable.
-    let again = identity::run(env.emu.state(), NAME).await.expect("run");
-    assert!(again.changes.is_empty(), "{:?}", again.changes);
-}
-
-#[tokio::test]
-async fn the_fixture_has_no_name_only_matches() {
-    let env = start().await;
-    let state = env.emu.state().clone();
-    let ruleset = state.identity.find(NAME).unwrap().ruleset.clone();
-    let mut no_names = ruleset.clone();
-    no_names.match_rules.retain(|r| !r.label.contains("Fuzzy"));
-    assert_eq!(no_names.match_rules.len(), 2);
-    let org = state.org.clone();
-    let r = ruleset.clone();
-    let inputs = state
-        .store
-        .read(move |c| materialize::load_inputs(c, &org.model, &r))
-        .await
-        .unwrap()
-        .unwrap();
-    let prev = Default::default();
-    let with = resolve::resolve(&ruleset, &state.org.model, &inputs, &prev).unwrap();
-    let without = resolve::resolve(&no_names, &state.org.model, &inputs, &prev).unwrap();
-    assert_eq!(with.stats, without.stats);
-    assert_eq!(with.tables, without.tables);
-}
-
-/// Loads a copy of the default org (without its rows) whose `identity.toml`
-/// went through `edit`; returns the load error.
-fn broken(name: &str, edit: impl Fn(String) -> String) -> String {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/default");
-    let dir = std::env::temp_dir().join(format!("dc-identity-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in ["org.toml", "host.crt"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
-    for sub in ["model", "ingest"] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-        for entry in std::fs::read_dir(src.join(sub)).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).unwrap();
-        }
-    }
-    let text = std::fs::read_to_string(src.join("identity.toml")).unwrap();
-    std::fs::write(dir.join("identity.toml"), edit(text)).unwrap();
-    let result = dc_emulator::org::Org::load(&dc_emulator::FixtureSource::Dir(dir.clone()));
-    let _ = std::fs::remove_dir_all(&dir);
-    match result {
-        Ok(_) => panic!("{name}: the edited identity.toml loaded"),
-        Err(e) => e.to_string(),
-    }
-}
-
-type Edit = Box<dyn Fn(String) -> String>;
-
-#[test]
-fn broken_rulesets_name_the_file_and_problem() {
-    let cases: [(&str, Edit, &str); 6] = [
-        (
-            "fuzzy-only",
-            Box::new(|t| {
-                t.replace(
-                    "  { entityName = \"ssot__Individual__dlm\", fieldName = \"ssot__LastName__c\", matchMethodType = \"EXACT\" },\n",
-                    "",
-                )
-            }),
-            "needs an EXACT or EXACT_NORMALIZED criterion too",
-        ),
-        (
-            "method",
-            Box::new(|t| t.replacen("\"FUZZY\"", "\"SOUNDEX\"", 1)),
-            "matchMethodType `SOUNDEX`",
-        ),
-        (
-            "field",
-            Box::new(|t| t.replacen("ssot__EmailAddress__c", "ssot__Email__c", 1)),
-            "has no field `ssot__Email__c`",
-        ),
-        (
-            "unified-object",
-            Box::new(|t| t.replacen("rulesetId = \"\"", "rulesetId = \"R1\"", 1)),
-            "UnifiedssotIndividualR1__dlm",
-        ),
-        (
-            "id",
-            Box::new(|t| t.replacen("1irHp0000000EmUIAU", "1irHp0000000EmUIAA", 1)),
-            "1irHp0000000EmUIAU",
-        ),
-        (
-            "typo",
-            Box::new(|t| {
-                t.replacen(
-                    "shouldIgnoreEmptyValue = true",
-                    "shouldIgnoreEmpty = true",
-                    1,
-                )
-            }),
-            "shouldIgnoreEmpty",
-        ),
-    ];
-    for (name, edit, expected) in cases {
-        let err = broken(name, edit);
-        assert!(err.contains("identity.toml"), "{name}: {err}");
-        assert!(err.contains(expected), "{name}: {err}");
-    }
 }

@@ -153,6 +153,10 @@ pub struct Stream {
     /// How long accepted records wait before they are applied, in
     /// milliseconds of the emulator clock.
     pub processing_delay_ms: u64,
+    /// Profile changes from this stream resolve identities right away (the
+    /// integration guide's real-time web SDK events) instead of at the next
+    /// ruleset run.
+    pub real_time_identity_resolution: bool,
     /// DMOs the records are mapped to.
     pub mappings: Vec<Mapping>,
 }
@@ -328,6 +332,9 @@ pub struct DmoChange {
 pub struct ProfileChanges {
     /// In the order they were applied; a row may appear more than once.
     pub rows: Vec<DmoChange>,
+    /// Some of the rows came from a stream with
+    /// `real_time_identity_resolution`.
+    pub real_time: bool,
 }
 
 /// The identity-resolution seam. The processor calls it after every
@@ -339,7 +346,10 @@ pub struct ProfileChanges {
 /// Contract: the changes are already committed and visible to readers; it
 /// runs on the processor task, so it must return quickly (schedule work,
 /// e.g. notify a task, rather than do it) and must not wait for the store's
-/// writer. Identity resolution replaces this body; until then it does nothing.
+/// writer. Changes from a real-time stream wake identity resolution's task
+/// (`identity::run_task`); others wait for a ruleset run.
 pub fn after_profile_changes(state: &AppState, changes: &ProfileChanges) {
-    let _ = (state, changes);
+    if changes.real_time {
+        state.identity.wake();
+    }
 }

@@ -14,6 +14,7 @@ pub mod controls;
 pub mod cursor;
 pub mod error;
 pub mod faults;
+pub mod identity;
 pub mod ingest;
 pub mod journal;
 pub mod model;
@@ -66,6 +67,9 @@ pub struct Emulator {
     /// Stops the ingestion processor.
     ingest_stop: Option<oneshot::Sender<()>>,
     ingest_task: Option<JoinHandle<()>>,
+    /// Stops identity resolution's real-time task.
+    identity_stop: Option<oneshot::Sender<()>>,
+    identity_task: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -114,6 +118,7 @@ impl Emulator {
         let state = Arc::new(AppState {
             tokens: auth::tokens::TokenStore::new(clock.clone()),
             cursors: cursor::Cursors::default(),
+            identity: identity::Identity::new(&org),
             journal: journal::Journal::new(config.journal_size, config.journal_control),
             controls: Default::default(),
             faults: Default::default(),
@@ -133,6 +138,9 @@ impl Emulator {
         // queued by an earlier run on the same --db) when it is due.
         let (ingest_stop, ingest_rx) = oneshot::channel::<()>();
         let ingest_task = tokio::spawn(ingest::queue::run(state.clone(), ingest_rx));
+        // Identity resolution for real-time streams, woken by the processor.
+        let (identity_stop, identity_rx) = oneshot::channel::<()>();
+        let identity_task = tokio::spawn(identity::run_task(state.clone(), identity_rx));
 
         let (tx, rx) = oneshot::channel::<()>();
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -149,6 +157,8 @@ impl Emulator {
             task: Some(task),
             ingest_stop: Some(ingest_stop),
             ingest_task: Some(ingest_task),
+            identity_stop: Some(identity_stop),
+            identity_task: Some(identity_task),
         })
     }
 
@@ -198,6 +208,12 @@ impl Emulator {
         if let Some(task) = self.ingest_task.take() {
             let _ = task.await;
         }
+        if let Some(tx) = self.identity_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.identity_task.take() {
+            let _ = task.await;
+        }
     }
 }
 
@@ -207,6 +223,9 @@ impl Drop for Emulator {
             let _ = tx.send(());
         }
         if let Some(tx) = self.ingest_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.identity_stop.take() {
             let _ = tx.send(());
         }
     }

@@ -4,9 +4,11 @@
 //! the built-in default org compiled into the binary (`fixtures/default`).
 //! Plain files a user can copy and edit: `org.toml` for apps/users/spaces
 //! and Ingestion API connectors, `ingest/*.yaml` for the connectors' OpenAPI
-//! schemas, `model/*.toml` for objects, `rows/*` for data.
+//! schemas, `model/*.toml` for objects, `rows/*` for data, `identity.toml`
+//! for the identity resolution rulesets.
 
 pub mod generate;
+pub mod identity;
 pub mod ids;
 
 mod files;
@@ -48,6 +50,8 @@ pub struct Org {
     pub model: DataModel,
     /// Seed rows per object, in file order.
     pub rows: Vec<TableRows>,
+    /// Identity resolution rulesets (`identity.toml`).
+    pub identity: Vec<identity::Ruleset>,
     /// Ingestion API connectors (`[[connectors]]` in `org.toml`); their
     /// streams' DLOs are part of `model`.
     pub connectors: Vec<crate::ingest::Connector>,
@@ -182,6 +186,7 @@ impl Org {
         let raw_connectors = std::mem::take(&mut settings.raw.connectors);
         let connectors = ingest::load(files, raw_connectors, &mut model)?;
         let rows = schema::load_rows(files, &model)?;
+        let identity = identity::load(files, &model)?;
         let raw = settings.raw;
         Ok(Org {
             org_id: raw.org_id,
@@ -193,6 +198,7 @@ impl Org {
             dataspaces: raw.dataspaces,
             model,
             rows,
+            identity,
             connectors,
         })
     }

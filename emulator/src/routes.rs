@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod connect;
 pub mod exchange;
+pub mod identity;
 pub mod ingest;
 pub mod intercept;
 pub mod metadata;

@@ -9,6 +9,7 @@ use crate::config::EmulatorConfig;
 use crate::controls::Controls;
 use crate::cursor::Cursors;
 use crate::faults::Faults;
+use crate::identity::Identity;
 use crate::ingest::Runtime;
 use crate::journal::Journal;
 use crate::org::Org;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub store: Store,
     pub cursors: Cursors,
+    /// Identity resolution rulesets and their jobs.
+    pub identity: Identity,
     /// Ingestion: the processor's wake-up, delays and counters.
     pub ingest: Arc<Runtime>,
     /// Counters tests read through `/__emulator/stats`.

@@ -61,7 +61,9 @@ enum Target {
     File(PathBuf),
 }
 
-/// The database.
+/// The database. Clones share it (the identity resolution job carries one
+/// onto its own task).
+#[derive(Clone)]
 pub struct Store {
     writer: Arc<Mutex<Connection>>,
     /// Idle reader connections; more are opened on demand up to `READERS`.

@@ -36,22 +36,32 @@ fn main() {
     rt.block_on(run());
 }
 
+/// A query unique per `n` (a different literal, not a comment: the cache key
+/// ignores comments and whitespace).
 fn sql(n: usize) -> String {
     format!(
         "SELECT ssot__Id__c, ssot__FirstName__c, ssot__LastName__c FROM UnifiedIndividual__dlm \
-         ORDER BY ssot__Id__c LIMIT 20 OFFSET {}",
+         WHERE ssot__Id__c <> 'bench-{n}' ORDER BY ssot__Id__c LIMIT 20 OFFSET {}",
         n % 1000
-    ) + &format!(" -- {n}")
+    )
 }
 
 async fn run() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emu = Emulator::start(EmulatorConfig::default(), listener).await.unwrap();
-    let client = TestClient::new(emu.addr(), emu.cert_pem());
-    let now = emu.state().clock.now_secs();
-    let (_, dc) = login(&client, emu.base_url(), DEFAULT_CLIENT_ID, DEFAULT_USERNAME, now)
+    let emu = Emulator::start(EmulatorConfig::default(), listener)
         .await
         .unwrap();
+    let client = TestClient::new(emu.addr(), emu.cert_pem());
+    let now = emu.state().clock.now_secs();
+    let (_, dc) = login(
+        &client,
+        emu.base_url(),
+        DEFAULT_CLIENT_ID,
+        DEFAULT_USERNAME,
+        now,
+    )
+    .await
+    .unwrap();
 
     let dir = std::env::temp_dir().join(format!("dcgw-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -60,12 +70,23 @@ async fn run() {
     let key = dir.join("host.key");
     std::fs::write(&key, dc_emulator::testing::DEFAULT_APP_KEY_PEM).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dc-gateway"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--login-url", emu.base_url()])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--login-url",
+            emu.base_url(),
+        ])
         .arg("--upstream-ca-cert")
         .arg(&ca)
         .arg("--private-key-file")
         .arg(&key)
-        .args(["--client-id", DEFAULT_CLIENT_ID, "--username", DEFAULT_USERNAME])
+        .args([
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--username",
+            DEFAULT_USERNAME,
+        ])
         .arg("--cert-dir")
         .arg(&dir)
         .args(["--cache-max-bytes", "1073741824"])
@@ -159,7 +180,9 @@ async fn run() {
         rss_before as f64 / 1024.0,
         rss_after as f64 / 1024.0
     );
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(dir);
     emu.shutdown().await;
@@ -193,7 +216,11 @@ async fn keep_alive(addr: std::net::SocketAddr, pem: &str) -> SendRequest<Full<B
 }
 
 /// POSTs one query; returns the `x-cache` header.
-async fn post(sender: &mut SendRequest<Full<Bytes>>, token: Option<&str>, sql: &str) -> Option<String> {
+async fn post(
+    sender: &mut SendRequest<Full<Bytes>>,
+    token: Option<&str>,
+    sql: &str,
+) -> Option<String> {
     let mut req = http::Request::post("/api/v2/query")
         .header("host", "127.0.0.1")
         .header("content-type", "application/json");
@@ -201,7 +228,12 @@ async fn post(sender: &mut SendRequest<Full<Bytes>>, token: Option<&str>, sql: &
         req = req.header("authorization", format!("Bearer {t}"));
     }
     let body = Bytes::from(serde_json::json!({ "sql": sql }).to_string());
-    let resp = sender.send_request(req.body(Full::new(body)).unwrap()).await.unwrap();
+    // The previous response may still be finishing on the connection task.
+    sender.ready().await.unwrap();
+    let resp = sender
+        .send_request(req.body(Full::new(body)).unwrap())
+        .await
+        .unwrap();
     let status = resp.status();
     let cache = resp
         .headers()

@@ -222,6 +222,7 @@ fn apply_item(
     };
     let stream = stream.clone();
     let items: Vec<Value> = serde_json::from_str(payload).unwrap_or_default();
+    let noted = run.changes.rows.len();
     for item in &items {
         let result = match (kind, item) {
             ("upsert", record) => {
@@ -236,6 +237,9 @@ fn apply_item(
             _ => Err(format!("unreadable queued {kind} item")),
         };
         count(runtime, source, object, result);
+    }
+    if stream.real_time_identity_resolution && run.changes.rows.len() > noted {
+        run.changes.real_time = true;
     }
     Ok(())
 }

@@ -12,19 +12,25 @@
 mod names;
 pub mod phone;
 mod tables;
-pub mod unify;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::identity::Precision;
 use super::ids;
+use crate::identity::{fuzzy, normalize};
 use names::{AREA_CODES, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES};
 
 /// Real people behind the sources (before duplicates and household merges).
 const PEOPLE: usize = 1100;
+/// Beyond this many people (benchmarks, never the committed fixtures), last
+/// names are double-barrelled so that names still tell people apart, and
+/// phone numbers come from the whole `555` exchange and `07700` block, as the
+/// fictional `555-01xx` / `07700 900xxx` ranges hold only 4,000 numbers.
+const LARGE_FROM: usize = 2000;
 const SEED: [u8; 32] = *b"dc-emulator default org fixtures";
 const CRM: (&str, &str, &str) = ("SalesforceCRM_Home", "Contact", "CRM");
 const WEB: (&str, &str, &str) = ("Bridged_WhatsApp_Web", "LeadIdentity", "WEB");
@@ -55,6 +61,39 @@ impl Dice {
     }
 }
 
+/// Names given so far, so that no two people could match on the fuzzy first
+/// name + exact last name rule: the fixture's unified individuals are then
+/// the people the generator drew (plus households sharing a phone), and the
+/// name rule only joins what a test adds. Checked at the loosest fuzzy
+/// precision, so any precision in `identity.toml` stays safe.
+///
+/// A clash is settled without drawing again: the person takes the next free
+/// last name of the list, so every other value drawn stays what it was (their
+/// email keeps the drawn name, like someone who changed names).
+#[derive(Default)]
+struct NameBook {
+    by_last: HashMap<String, Vec<String>>,
+}
+
+impl NameBook {
+    fn settle(&mut self, first: &str, drawn: &str) -> String {
+        let f = normalize::name(first);
+        let start = LAST_NAMES.iter().position(|l| *l == drawn).unwrap_or(0);
+        let rotated = (0..LAST_NAMES.len()).map(|k| LAST_NAMES[(start + k) % LAST_NAMES.len()]);
+        let candidates = std::iter::once(drawn.to_owned())
+            .chain(rotated.clone().map(str::to_owned))
+            .chain(rotated.map(|l| format!("{drawn}-{l}")));
+        for last in candidates {
+            let taken = self.by_last.entry(last.to_lowercase()).or_default();
+            if !taken.iter().any(|t| fuzzy::similar(t, &f, Precision::Low)) {
+                taken.push(f);
+                return last;
+            }
+        }
+        drawn.to_owned()
+    }
+}
+
 /// One source Individual record.
 struct Source {
     id: String,
@@ -74,42 +113,78 @@ struct Source {
 /// A generated person: what every one of their source records is drawn from.
 struct Person {
     first: &'static str,
-    last: &'static str,
+    last: String,
     birth: Option<String>,
     email: String,
     phone: String,
 }
 
 /// The CSV files of `rows/`: `(file name, content)`, sorted by file name.
+/// The unified and link rows come from the identity resolution engine run
+/// on the generated sources with the default org's ruleset, so they are
+/// exactly what a first run of that ruleset writes.
 pub fn generate() -> Vec<(String, String)> {
+    let sources = source_files(PEOPLE);
+    let mut files = sources.clone();
+    files.extend(resolve(&sources).unwrap_or_else(|e| panic!("default org fixtures: {e}")));
+    files.sort();
+    files
+}
+
+/// The source CSV files (individuals, emails, phones) for `people` people,
+/// about 1.33 source profiles each. Deterministic. Past 2,000 people, last
+/// names are double-barrelled and phone ranges wider (see `LARGE_FROM`).
+pub fn source_files(people: usize) -> Vec<(String, String)> {
     let mut dice = Dice(ChaCha8Rng::from_seed(SEED));
-    let people = people(&mut dice);
+    let people = draw_people(&mut dice, people);
     let sources = sources(&mut dice, &people);
-    let keys: Vec<Vec<String>> = sources
-        .iter()
-        .map(|s| {
-            let email = s.email.as_deref().map(|e| e.trim().to_ascii_lowercase());
-            let phone = s.phone.as_deref().and_then(phone::normalize);
-            email.into_iter().chain(phone).collect()
-        })
-        .collect();
-    let groups = unify::groups(&keys);
-    let mut files = vec![
-        ("IndividualIdentityLink__dlm.csv".to_owned(), String::new()),
-        ("UnifiedIndividual__dlm.csv".to_owned(), String::new()),
-        ("ssot__ContactPointEmail__dlm.csv".to_owned(), String::new()),
-        ("ssot__ContactPointPhone__dlm.csv".to_owned(), String::new()),
+    vec![
+        (
+            "ssot__ContactPointEmail__dlm.csv".to_owned(),
+            tables::emails(&mut dice, &sources),
+        ),
+        (
+            "ssot__ContactPointPhone__dlm.csv".to_owned(),
+            tables::phones(&mut dice, &sources),
+        ),
         (
             "ssot__Individual__dlm.csv".to_owned(),
             tables::individuals(&sources),
         ),
-    ];
-    let (unified, links) = tables::unified(&mut dice, &sources, &groups);
-    files[0].1 = links;
-    files[1].1 = unified;
-    files[2].1 = tables::emails(&mut dice, &sources);
-    files[3].1 = tables::phones(&mut dice, &sources);
-    files
+    ]
+}
+
+/// Runs the built-in org's first ruleset on source CSV files; returns the
+/// CSV files of the unified and link objects.
+fn resolve(sources: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
+    use crate::identity::{resolve, table::Table};
+    let files = super::files::Files::builtin();
+    let model = super::schema::load_model(&files).map_err(|e| e.to_string())?;
+    let rulesets = super::identity::load(&files, &model).map_err(|e| e.to_string())?;
+    let ruleset = rulesets.first().ok_or("the default org has no ruleset")?;
+    let table = |object: &str| -> Result<Table, String> {
+        let def = model.object(object).ok_or(format!("no object {object}"))?;
+        match sources
+            .iter()
+            .find(|(f, _)| f.strip_suffix(".csv") == Some(object))
+        {
+            Some((_, csv)) => Table::from_csv(def, csv).map_err(|e| format!("{object}: {e}")),
+            None => Ok(Table::empty(def)),
+        }
+    };
+    let inputs = resolve::Inputs {
+        individuals: table(&ruleset.individual)?,
+        contact_points: crate::identity::materialize::contact_point_objects(ruleset)
+            .iter()
+            .map(|o| table(o))
+            .collect::<Result<_, _>>()?,
+    };
+    let outputs = resolve::resolve(ruleset, &model, &inputs, &Default::default())?;
+    Ok(outputs
+        .tables
+        .iter()
+        .map(|t| (format!("{}.csv", t.object), t.to_csv()))
+        .collect())
 }
 
 /// Rewrites `<dir>/rows/*.csv`.
@@ -124,13 +199,19 @@ pub fn write(dir: &Path) -> std::io::Result<Vec<(String, usize)>> {
     Ok(written)
 }
 
-fn people(dice: &mut Dice) -> Vec<Person> {
+fn draw_people(dice: &mut Dice, count: usize) -> Vec<Person> {
     let mut emails = HashSet::new();
     let mut phones = HashSet::new();
-    let mut out: Vec<Person> = Vec::with_capacity(PEOPLE);
-    for i in 0..PEOPLE {
+    let mut names = NameBook::default();
+    let large = count > LARGE_FROM;
+    let mut out: Vec<Person> = Vec::with_capacity(count);
+    for i in 0..count {
         let first = dice.pick(FIRST_NAMES);
-        let last = dice.pick(LAST_NAMES);
+        let last = if large {
+            format!("{}-{}", dice.pick(LAST_NAMES), dice.pick(LAST_NAMES))
+        } else {
+            dice.pick(LAST_NAMES).to_owned()
+        };
         let birth = dice.percent(80).then(|| {
             let (y, m, d) = (
                 1950 + dice.below(56),
@@ -141,6 +222,9 @@ fn people(dice: &mut Dice) -> Vec<Person> {
         });
         let f: String = first.to_ascii_lowercase();
         let l: String = last
+            .split('-')
+            .next()
+            .unwrap_or_default()
             .chars()
             .filter(char::is_ascii_alphabetic)
             .collect::<String>()
@@ -158,15 +242,17 @@ fn people(dice: &mut Dice) -> Vec<Person> {
         }
         let mut phone;
         loop {
-            phone = if dice.percent(75) {
-                format!("+1{}55501{:02}", dice.pick(AREA_CODES), dice.below(100))
-            } else {
-                format!("+447700900{:03}", dice.below(1000))
+            phone = match (dice.percent(75), large) {
+                (true, false) => format!("+1{}55501{:02}", dice.pick(AREA_CODES), dice.below(100)),
+                (true, true) => format!("+1{}555{:04}", dice.pick(AREA_CODES), dice.below(10_000)),
+                (false, false) => format!("+447700900{:03}", dice.below(1000)),
+                (false, true) => format!("+447700{:06}", dice.below(1_000_000)),
             };
             if phones.insert(phone.clone()) {
                 break;
             }
         }
+        let last = names.settle(first, &last);
         out.push(Person {
             first,
             last,
@@ -177,10 +263,10 @@ fn people(dice: &mut Dice) -> Vec<Person> {
     }
     // Households: a few people share a landline with someone else, so
     // matching on phone merges them, as it would in a real org.
-    for _ in 0..15 {
+    for _ in 0..(count * 15).div_ceil(PEOPLE) {
         let (a, b) = (
-            dice.below(PEOPLE as u64) as usize,
-            dice.below(PEOPLE as u64) as usize,
+            dice.below(count as u64) as usize,
+            dice.below(count as u64) as usize,
         );
         if a != b {
             out[b].phone = out[a].phone.clone();
@@ -242,7 +328,7 @@ fn sources(dice: &mut Dice, people: &[Person]) -> Vec<Source> {
                 id,
                 origin,
                 first: (!anonymous).then(|| p.first.to_owned()),
-                last: (!anonymous).then(|| p.last.to_owned()),
+                last: (!anonymous).then(|| p.last.clone()),
                 birth: if web { None } else { p.birth.clone() },
                 income: (!web && dice.percent(70)).then(|| 20_000 + 500 * dice.below(460)),
                 children: (!web && dice.percent(60)).then(|| dice.below(5)),

@@ -1,6 +1,7 @@
 //! Core-host `/services/data/v{NN}.0/...`: Connect `ssot/queryv2`, `ssot/query`,
 //! `ssot/query-sql`, `ssot/metadata`, `ssot/metadata-entities`,
-//! `ssot/data-spaces`, and SOQL `SELECT Name FROM DataSpace`.
+//! `ssot/data-spaces`, SOQL `SELECT Name FROM DataSpace`, and the identity
+//! resolution resources `ssot/identity-resolutions…` (`routes/identity.rs`).
 //!
 //! Every resource takes a core access token (`require_core`; its 401 is the
 //! core `INVALID_SESSION_ID` array). The API version must look like `v61.0`
@@ -99,6 +100,9 @@ pub async fn dispatch(
             allow(req, &[Method::GET], path)?;
             catalog::soql(state, req, major)
         }
+        ["ssot", "identity-resolutions", rest @ ..] => {
+            crate::routes::identity::dispatch(state, req, major, rest).await
+        }
         _ => Err(not_found()),
     }
 }
@@ -176,10 +180,11 @@ async fn queryv2_submit(
     let ran = run::run_sql(state, host, sql, Vec::new()).await?;
     Ok(ok_json(&run::v2_first(
         state,
+        host,
         owner,
         ran,
         run::wants_arrow(req),
-    )))
+    )?))
 }
 
 /// `POST ssot/query`: V1 with a core token.

@@ -84,7 +84,13 @@ pub async fn v2_submit(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
     let sql = run::required_sql(host, &body)?;
     let ran = run::run_sql(state, host, sql, Vec::new()).await?;
     let arrow = run::wants_arrow(req);
-    Ok(ok_json(&run::v2_first(state, owner(&session), ran, arrow)))
+    Ok(ok_json(&run::v2_first(
+        state,
+        host,
+        owner(&session),
+        ran,
+        arrow,
+    )?))
 }
 
 /// `GET /api/v2/query/{nextBatchId}`: a later batch.

@@ -47,31 +47,10 @@ pub fn whatsapp(e164: &str, address: bool) -> String {
     }
 }
 
-/// E.164 form of a raw number, for the two countries the fixtures use:
-/// `whatsapp:` prefixes and punctuation dropped, `00` read as `+`, a 10-digit
-/// number as North American, an 11-digit `0…` number as UK national.
+/// E.164 form of a raw number: identity resolution's own normalization
+/// (`identity::normalize::phone`), so generated E.164 values and matching agree.
 pub fn normalize(raw: &str) -> Option<String> {
-    let trimmed = raw.trim();
-    let body = match trimmed.get(..9) {
-        Some(p) if p.eq_ignore_ascii_case("whatsapp:") => &trimmed[9..],
-        _ => trimmed,
-    };
-    let plus = body.trim_start().starts_with('+');
-    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
-    let e164 = if plus {
-        format!("+{digits}")
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        format!("+{rest}")
-    } else if digits.len() == 11 && digits.starts_with('0') {
-        format!("+44{}", &digits[1..])
-    } else if digits.len() == 10 {
-        format!("+1{digits}")
-    } else if digits.len() == 11 && digits.starts_with('1') {
-        format!("+{digits}")
-    } else {
-        return None;
-    };
-    (e164.len() >= 11 && e164.len() <= 16).then_some(e164)
+    crate::identity::normalize::phone(raw)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! The generated records rendered as the CSV files of `rows/`: one function
-//! per object, columns in model order, `None` as an empty cell (NULL).
+//! The generated source records rendered as the CSV files of `rows/`: one
+//! function per object, columns in model order, `None` as an empty cell
+//! (NULL). The unified objects come from the identity engine instead.
 
-use super::{phone, Dice, Source, CRM};
+use super::{phone, Dice, Source};
 
 /// `2024-03-22T05:47:10.000Z` for Unix milliseconds.
 fn timestamp(millis: i64) -> String {
@@ -124,64 +125,4 @@ pub(super) fn phones(dice: &mut Dice, sources: &[Source]) -> String {
         })
         .collect();
     csv(&header, rows)
-}
-
-pub(super) fn unified(
-    dice: &mut Dice,
-    sources: &[Source],
-    groups: &[Vec<usize>],
-) -> (String, String) {
-    let mut unified_rows = Vec::with_capacity(groups.len());
-    let mut link_rows = Vec::with_capacity(sources.len());
-    for group in groups {
-        let id = dice.hex(32);
-        // Reconciliation: source priority (CRM before web), then record order.
-        let mut ranked: Vec<&Source> = group.iter().map(|&i| &sources[i]).collect();
-        ranked.sort_by_key(|s| s.origin != CRM);
-        let first_of = |f: fn(&Source) -> Option<String>| ranked.iter().find_map(|s| f(s));
-        let created = ranked.iter().map(|s| s.created).min().unwrap_or(0);
-        let modified = ranked.iter().map(|s| s.modified).max().unwrap_or(0);
-        unified_rows.push(vec![
-            Some(id.clone()),
-            first_of(|s| s.first.clone()),
-            first_of(|s| s.last.clone()),
-            first_of(|s| s.birth.clone()),
-            Some(timestamp(created)),
-            Some(timestamp(modified)),
-        ]);
-        for &i in group {
-            let s = &sources[i];
-            link_rows.push(vec![
-                Some(s.id.clone()),
-                Some(s.origin.2.to_owned()),
-                Some(id.clone()),
-                Some(s.origin.0.to_owned()),
-                Some(s.origin.1.to_owned()),
-                Some(timestamp(modified)),
-            ]);
-        }
-    }
-    let unified = csv(
-        &[
-            "ssot__Id__c",
-            "ssot__FirstName__c",
-            "ssot__LastName__c",
-            "ssot__BirthDate__c",
-            "ssot__CreatedDate__c",
-            "ssot__LastModifiedDate__c",
-        ],
-        unified_rows,
-    );
-    let links = csv(
-        &[
-            "SourceRecordId__c",
-            "KQ_SourceRecordId__c",
-            "UnifiedRecordId__c",
-            "ssot__DataSourceId__c",
-            "ssot__DataSourceObjectId__c",
-            "ssot__LastModifiedDate__c",
-        ],
-        link_rows,
-    );
-    (unified, links)
 }

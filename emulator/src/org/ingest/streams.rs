@@ -1,6 +1,7 @@
 //! One `[[connectors.streams]]` entry: the data stream settings of a schema
 //! object (category, primary key, event time, DLO, key qualifier,
-//! processing delay), its derived DLO, and its `[[…mappings]]` to DMOs.
+//! processing delay, real-time identity resolution), its derived DLO, and
+//! its `[[…mappings]]` to DMOs.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,9 @@ pub(crate) struct RawStream {
     key_qualifier: Option<String>,
     #[serde(default)]
     processing_delay_ms: u64,
+    /// Identity resolution runs right after this stream's records land.
+    #[serde(default)]
+    real_time_identity_resolution: bool,
     #[serde(default)]
     mappings: Vec<RawMapping>,
 }
@@ -119,6 +123,7 @@ pub(crate) fn build(
         dlo,
         key_qualifier: raw.key_qualifier.unwrap_or_else(|| connector.name.clone()),
         processing_delay_ms: raw.processing_delay_ms,
+        real_time_identity_resolution: raw.real_time_identity_resolution,
         mappings: Vec::new(),
     };
     for m in raw.mappings {

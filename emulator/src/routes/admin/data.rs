@@ -34,7 +34,8 @@ struct ResetFlags {
 }
 
 /// `POST /__emulator/reset` (optional body: `{"keepRows": true, …}`): the
-/// tables hold exactly the fixture rows again; issued tokens (core, refresh
+/// tables hold exactly the fixture rows again (and identity resolution
+/// forgets its runs); issued tokens (core, refresh
 /// and Data Cloud), open cursors, the journal, fault rules, rate limits and
 /// deactivations are gone; the clock runs on real time again.
 pub async fn reset(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
@@ -48,6 +49,7 @@ pub async fn reset(state: &AppState, req: &Req) -> Result<Resp, ApiError> {
             .await
             .map_err(internal)?;
         rows = json!(n);
+        state.identity.forget_runs();
         cleared.push("rows");
     }
     let steps: [(bool, &str, &dyn Fn()); 7] = [

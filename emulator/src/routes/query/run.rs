@@ -185,7 +185,13 @@ pub fn wants_arrow(req: &Req) -> bool {
 }
 
 /// The first V2 response; opens a cursor when rows remain after it.
-pub fn v2_first(state: &AppState, owner: Owner, ran: Ran, arrow: bool) -> Value {
+pub fn v2_first(
+    state: &AppState,
+    host: Host,
+    owner: Owner,
+    ran: Ran,
+    arrow: bool,
+) -> Result<Value, ApiError> {
     let now_ms = state.clock.now_ms();
     let query_id = cursor::new_query_id(ran.start);
     let batch = batch_rows(state);
@@ -216,7 +222,7 @@ pub fn v2_first(state: &AppState, owner: Owner, ran: Ran, arrow: bool) -> Value 
         next_batch_id,
         arrow,
     };
-    v2_body(&result, 0..batch.min(total), page)
+    v2_body(host, &result, 0..batch.min(total), page)
 }
 
 /// A later V2 batch by `nextBatchId`.
@@ -264,7 +270,7 @@ pub fn v2_next(
         next_batch_id: next,
         arrow,
     };
-    Ok(v2_body(&view.result, from..to, page))
+    v2_body(host, &view.result, from..to, page)
 }
 
 /// What a V2 body says besides its rows.
@@ -279,7 +285,12 @@ struct Page<'a> {
 }
 
 /// The V2 body for `range` of `result`.
-fn v2_body(result: &QueryResult, range: std::ops::Range<usize>, page: Page<'_>) -> Value {
+fn v2_body(
+    host: Host,
+    result: &QueryResult,
+    range: std::ops::Range<usize>,
+    page: Page<'_>,
+) -> Result<Value, ApiError> {
     let labels = encode::labels(&result.columns);
     let end = range.end.min(result.rows.len());
     let start = range.start.min(end);
@@ -295,12 +306,14 @@ fn v2_body(result: &QueryResult, range: std::ops::Range<usize>, page: Page<'_>) 
         "metadata": encode::v2_metadata(&result.columns, &labels),
     });
     if page.arrow {
-        body["arrowStream"] = Value::String(arrow::stream_base64(
-            &result.columns,
-            &result.rows[start..end],
-        ));
+        let encoded =
+            arrow::stream_base64(&result.columns, &result.rows[start..end]).map_err(|err| {
+                tracing::error!(error = %err, "query: arrowStream encoding failed");
+                host.internal()
+            })?;
+        body["arrowStream"] = Value::String(encoded);
     }
-    body
+    Ok(body)
 }
 
 /// The V1 body: `range` of the rows as objects; `done` when nothing follows.

@@ -345,6 +345,8 @@ async fn post(sender: &mut SendRequest<Full<Bytes>>, token: &str, body: Bytes) {
         .header("content-type", "application/json")
         .body(Full::new(body))
         .unwrap();
+    // The previous response may still be finishing on the connection task.
+    sender.ready().await.unwrap();
     let resp = sender.send_request(req).await.unwrap();
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await.unwrap().to_bytes();

@@ -8,13 +8,14 @@
 //!   and across the ingestion processing delay;
 //! * `nurture`: conversation outcomes and lead scores in requests of more
 //!   than 50 records, split by the gateway, with 429 and 500 faults;
-//! * `activation`: unified profiles read in pages, with 503s and rate limits.
-//!
-//! The guide's real-time identity resolution example is not here: identity
-//! resolution is not on main yet.
+//! * `activation`: unified profiles read in pages, with 503s and rate limits;
+//! * `identity`: the guide's real-time identity resolution example — a
+//!   WhatsApp lead's phone joins the CRM contact's unified profile.
 
 #[path = "playbooks/activation.rs"]
 mod activation;
+#[path = "playbooks/identity.rs"]
+mod identity;
 #[path = "playbooks/nurture.rs"]
 mod nurture;
 #[path = "playbooks/qualification.rs"]

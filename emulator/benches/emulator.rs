@@ -13,7 +13,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -73,7 +72,9 @@ async fn latency() {
         .await
         .unwrap()
         .unwrap();
-    let mut sender = keep_alive(&emu).await;
+    let mut sender = dc_emulator::testing::keep_alive(emu.addr(), emu.cert_pem().unwrap())
+        .await
+        .unwrap();
     let lookup_body = Bytes::from(
         serde_json::json!({"sql": LOOKUP_EMAIL_SQL.replace("{email}", &email)}).to_string(),
     );
@@ -145,25 +146,6 @@ async fn latency() {
     );
     row("10,000 rows, rusqlite direct", &direct_big, None);
     emu.shutdown().await;
-}
-
-/// One keep-alive HTTP/1.1 connection over TLS.
-async fn keep_alive(emu: &Emulator) -> SendRequest<Full<Bytes>> {
-    let mut config =
-        (*dc_emulator::tls::client_config_trusting(emu.cert_pem().unwrap()).unwrap()).clone();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
-    tcp.set_nodelay(true).unwrap();
-    let tls = connector
-        .connect(rustls_pki_types::ServerName::from(emu.addr().ip()), tcp)
-        .await
-        .unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    sender
 }
 
 async fn post(sender: &mut SendRequest<Full<Bytes>>, token: &str, body: Bytes) -> (u16, Bytes) {

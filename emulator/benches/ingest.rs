@@ -146,7 +146,9 @@ async fn measure(storage: Storage, connections: usize, n: usize) -> Run {
     // Connections open and warm (one request each) before the clock starts.
     let mut senders = Vec::new();
     for c in 0..connections {
-        let mut sender = keep_alive(&emu).await;
+        let mut sender = dc_emulator::testing::keep_alive(emu.addr(), emu.cert_pem().unwrap())
+            .await
+            .unwrap();
         post(&mut sender, &dc, body(&format!("warm-{c}"))).await;
         senders.push(sender);
     }
@@ -316,25 +318,6 @@ fn direct_inserts(storage: Storage, run: &Run) -> Duration {
     drop(conn);
     remove_db(&file);
     took
-}
-
-/// One keep-alive HTTP/1.1 connection over TLS.
-async fn keep_alive(emu: &Emulator) -> SendRequest<Full<Bytes>> {
-    let mut config =
-        (*dc_emulator::tls::client_config_trusting(emu.cert_pem().unwrap()).unwrap()).clone();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
-    tcp.set_nodelay(true).unwrap();
-    let tls = connector
-        .connect(rustls_pki_types::ServerName::from(emu.addr().ip()), tcp)
-        .await
-        .unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    sender
 }
 
 /// One streaming insert; panics unless it is accepted (202).

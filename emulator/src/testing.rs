@@ -233,3 +233,25 @@ pub async fn login(
         .to_owned();
     Ok((core_token, dc_token))
 }
+
+/// One keep-alive HTTP/1.1 connection over TLS to `addr`, trusting `cert_pem`:
+/// what the benchmarks send their timed requests on (call `ready()` on the
+/// sender before each request).
+pub async fn keep_alive(
+    addr: SocketAddr,
+    cert_pem: &str,
+) -> std::io::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let mut config =
+        (*crate::tls::client_config_trusting(cert_pem).map_err(std::io::Error::other)?).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let tls = TlsConnector::from(Arc::new(config))
+        .connect(ServerName::from(addr.ip()), tcp)
+        .await?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    Ok(sender)
+}

@@ -15,7 +15,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -105,8 +104,12 @@ async fn run() {
     let gw_pem = std::fs::read_to_string(dir.join(format!("dc-gateway-{port}.pem"))).unwrap();
     let gw_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
 
-    let mut direct = keep_alive(emu.addr(), emu.cert_pem().unwrap()).await;
-    let mut gw = keep_alive(gw_addr, &gw_pem).await;
+    let mut direct = dc_emulator::testing::keep_alive(emu.addr(), emu.cert_pem().unwrap())
+        .await
+        .unwrap();
+    let mut gw = dc_emulator::testing::keep_alive(gw_addr, &gw_pem)
+        .await
+        .unwrap();
 
     // Warm up both (and let the gateway log in).
     for i in 0..200 {
@@ -154,7 +157,9 @@ async fn run() {
     for c in 0..8 {
         let pem = gw_pem.clone();
         tasks.push(tokio::spawn(async move {
-            let mut s = keep_alive(gw_addr, &pem).await;
+            let mut s = dc_emulator::testing::keep_alive(gw_addr, &pem)
+                .await
+                .unwrap();
             for i in (c..CACHED_ENTRIES).step_by(8) {
                 post(&mut s, None, &sql(6_000_000 + i)).await;
             }
@@ -196,23 +201,6 @@ fn rss_kb(pid: u32) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap()
-}
-
-async fn keep_alive(addr: std::net::SocketAddr, pem: &str) -> SendRequest<Full<Bytes>> {
-    let mut config = (*dc_emulator::tls::client_config_trusting(pem).unwrap()).clone();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    tcp.set_nodelay(true).unwrap();
-    let tls = connector
-        .connect(rustls_pki_types::ServerName::from(addr.ip()), tcp)
-        .await
-        .unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    sender
 }
 
 /// POSTs one query; returns the `x-cache` header.

@@ -78,6 +78,31 @@ enum NotStored<E> {
     Failed(Arc<E>),
 }
 
+/// What [`QueryCache::lookup`] found.
+pub enum Lookup {
+    /// A stored answer (`x-cache: HIT`).
+    Hit(Served),
+    /// Not answered from memory: hand this to [`QueryCache::complete`].
+    Miss(Pending),
+}
+
+/// What a request the cache could not answer needs next.
+#[derive(Debug, Clone)]
+pub enum Pending {
+    /// Forward it; nothing is read or stored.
+    Bypass(BypassReason),
+    /// `no-cache`: fetch fresh, store the fresh answer.
+    Refresh {
+        key: CacheKey,
+        tables: Arc<[String]>,
+    },
+    /// A miss: fetch (coalesced with identical misses) and store.
+    Fill {
+        key: CacheKey,
+        tables: Arc<[String]>,
+    },
+}
+
 /// The query cache. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct QueryCache {
@@ -133,6 +158,10 @@ impl QueryCache {
     /// Answers a query request from the cache or through `fetch` (see the
     /// module docs). `fetch_batch` is called only on a miss whose first answer
     /// is a V2 batch with `done:false`, once per remaining upstream batch id.
+    ///
+    /// The same as [`QueryCache::lookup`] followed, on a miss, by
+    /// [`QueryCache::complete`]; callers with a hot path of their own use the
+    /// two halves so a hit never builds the upstream request.
     pub async fn serve<F, Fut, B, BFut, E>(
         &self,
         req: &QueryRequest<'_>,
@@ -146,46 +175,83 @@ impl QueryCache {
         BFut: Future<Output = Result<UpstreamResponse, E>>,
         E: Send + Sync + 'static,
     {
+        match self.lookup(req).await {
+            Lookup::Hit(served) => Ok(served),
+            Lookup::Miss(pending) => self.complete(pending, req, fetch, fetch_batch).await,
+        }
+    }
+
+    /// The read half of [`QueryCache::serve`]: a stored answer, or what the
+    /// request needs instead (fill, refresh or pass through). Costs a hash of
+    /// the raw request and two lookups; never parses SQL it has seen before.
+    pub async fn lookup(&self, req: &QueryRequest<'_>) -> Lookup {
         let inner = &*self.inner;
         if !inner.config.enabled {
-            return self.pass_through(fetch, BypassReason::Disabled).await;
+            return Lookup::Miss(Pending::Bypass(BypassReason::Disabled));
         }
         let directive = policy::request_directive(req.headers);
         if directive == RequestDirective::NoStore {
-            return self.pass_through(fetch, BypassReason::NoStore).await;
+            return Lookup::Miss(Pending::Bypass(BypassReason::NoStore));
         }
         let arrow = policy::wants_arrow(req.headers);
-        let memo = inner.memo.resolve(req, arrow, &inner.counters).await;
+        let memo = inner.memo.resolve(req, arrow, &inner.counters);
         let (key, tables) = match &memo.verdict {
-            Verdict::Cacheable { key, tables } => (*key, tables),
-            Verdict::Bypass(reason) => return self.pass_through(fetch, *reason).await,
+            Verdict::Cacheable { key, tables } => (*key, tables.clone()),
+            Verdict::Bypass(reason) => return Lookup::Miss(Pending::Bypass(*reason)),
         };
-
         if directive == RequestDirective::Refresh {
-            bump(&inner.counters.bypasses);
-            bump(&inner.counters.refreshes);
-            return match self.fill(key, tables, req, fetch, &fetch_batch).await {
-                Ok(stored) => {
-                    inner.main.insert(key, stored.clone()).await;
-                    Ok(self.reply_stored(key, &stored, CacheOutcome::Bypass).await)
-                }
-                Err(not_stored) => {
-                    self.reply_not_stored(key, not_stored, CacheOutcome::Bypass)
-                        .await
-                }
-            };
+            return Lookup::Miss(Pending::Refresh { key, tables });
         }
+        match inner.main.get(&key).await {
+            Some(stored) => {
+                bump(&inner.counters.hits);
+                Lookup::Hit(self.reply_stored(key, &stored, CacheOutcome::Hit).await)
+            }
+            None => Lookup::Miss(Pending::Fill { key, tables }),
+        }
+    }
 
-        if let Some(stored) = inner.main.get(&key).await {
-            bump(&inner.counters.hits);
-            return Ok(self.reply_stored(key, &stored, CacheOutcome::Hit).await);
-        }
+    /// The write half of [`QueryCache::serve`]: runs what `lookup` said the
+    /// request needs. Concurrent identical fills coalesce into one `fetch`.
+    pub async fn complete<F, Fut, B, BFut, E>(
+        &self,
+        pending: Pending,
+        req: &QueryRequest<'_>,
+        fetch: F,
+        fetch_batch: B,
+    ) -> Result<Served, Arc<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<UpstreamResponse, E>>,
+        B: Fn(String) -> BFut,
+        BFut: Future<Output = Result<UpstreamResponse, E>>,
+        E: Send + Sync + 'static,
+    {
+        let inner = &*self.inner;
+        let (key, tables) = match pending {
+            Pending::Bypass(reason) => return self.pass_through(fetch, reason).await,
+            Pending::Refresh { key, tables } => {
+                bump(&inner.counters.bypasses);
+                bump(&inner.counters.refreshes);
+                return match self.fill(key, &tables, req, fetch, &fetch_batch).await {
+                    Ok(stored) => {
+                        inner.main.insert(key, stored.clone()).await;
+                        Ok(self.reply_stored(key, &stored, CacheOutcome::Bypass).await)
+                    }
+                    Err(not_stored) => {
+                        self.reply_not_stored(key, not_stored, CacheOutcome::Bypass)
+                            .await
+                    }
+                };
+            }
+            Pending::Fill { key, tables } => (key, tables),
+        };
         let ran = AtomicBool::new(false);
         let filled = inner
             .main
             .try_get_with(key, async {
                 ran.store(true, Ordering::Relaxed);
-                self.fill(key, tables, req, fetch, &fetch_batch).await
+                self.fill(key, &tables, req, fetch, &fetch_batch).await
             })
             .await;
         let outcome = if ran.load(Ordering::Relaxed) {
@@ -284,6 +350,7 @@ impl QueryCache {
     pub async fn sync(&self) {
         self.inner.main.run_pending_tasks().await;
         self.inner.cursors.run_pending_tasks().await;
+        self.inner.memo.sync();
     }
 
     async fn pass_through<F, Fut, E>(
@@ -382,7 +449,9 @@ impl QueryCache {
         if stored.is_multi_page() {
             let cursor = (key, stored.generation);
             if !self.inner.cursors.contains_key(&cursor) {
-                self.inner.cursors.insert(cursor, stored.clone()).await;
+                // Boxed: rare, and moka's insert future would otherwise
+                // grow every hit's future.
+                Box::pin(self.inner.cursors.insert(cursor, stored.clone())).await;
             }
         }
         Served {

@@ -49,13 +49,13 @@ use hyper::body::Incoming;
 use crate::auth::facade::Facade;
 use crate::auth::{Token, Tokens};
 use crate::body::Body;
-use crate::cache::{QueryCache, QueryEndpoint};
+use crate::cache::{Lookup, QueryCache, QueryEndpoint, QueryRequest};
 use crate::ingest::{IngestLimits, IngestOp};
 use crate::metrics::{Metrics, RouteId};
 use crate::policy::Clients;
 use crate::ratelimit::RateLimiter;
 use crate::retry::{RequestClass, RetryPolicy};
-use admit::{Admitted, OPEN_CLIENT};
+use admit::{open_client, Admitted};
 use cached::Scope;
 pub use context::Context;
 use context::X_REQUEST_ID;
@@ -110,7 +110,10 @@ impl Proxy {
         resp
     }
 
-    /// The phases, in order.
+    /// The phases, in order. The hot path (a cache hit) stays in this
+    /// function; the colder paths (OAuth facade, ingestion, a miss, a plain
+    /// forward) are boxed futures, so the future hyper moves into place for
+    /// every request stays small.
     async fn run(
         &self,
         ctx: &mut Context,
@@ -122,7 +125,7 @@ impl Proxy {
             Route::Readyz => return Ok(crate::health::readyz(&self.tokens)),
             Route::Metrics => return Ok(self.metrics_page()),
             Route::OAuthToken | Route::A360Token | Route::Revoke => {
-                return self.facade_route(ctx, req).await
+                return Box::pin(self.facade_route(ctx, req)).await
             }
             Route::CachePurge => {
                 self.admit(ctx, req.headers())?;
@@ -135,33 +138,108 @@ impl Proxy {
 
         // 2. admit the client.
         let admitted = self.admit(ctx, &parts.headers)?;
-        let client_name = ctx.client.clone().unwrap_or_else(|| OPEN_CLIENT.into());
+        let client_name = ctx.client.clone().unwrap_or_else(open_client);
+
+        // 3. limits: the policy, then the body (ingestion: batch limits).
+        if let Route::Tenant(Op::Ingest) = ctx.route {
+            if let Some(iop) = IngestOp::classify(&parts.method, parts.uri.path()) {
+                return Box::pin(self.ingest(ctx, parts, body, iop, op, &admitted)).await;
+            }
+        }
+        let body = self.read_body(op, body).await?;
+        self.check_policy(op, &parts, &body, admitted.policy())?;
         let scope = Scope {
             data_space: self.data_space(&admitted, &parts.headers),
             policy: &client_name,
         };
 
-        // 3. limits: the policy, then the body (ingestion: batch limits).
-        let ingest_op = match ctx.route {
-            Route::Tenant(Op::Ingest) => IngestOp::classify(&parts.method, parts.uri.path()),
-            _ => None,
-        };
-        let (body, split) = match ingest_op {
-            Some(iop) => {
-                // The object is in the path: refuse before reading the body.
-                self.check_policy(op, &parts, &Body::Empty, admitted.policy())?;
-                match self.plan_ingest(&parts, iop, body).await? {
-                    IngestStep::Forward(bytes) => (Body::full(bytes), None),
-                    IngestStep::Split(plan) => (Body::Empty, Some(plan)),
-                }
+        // 4. cache lookup (phases 5–7 run inside `cached_query` on a miss).
+        if parts.method == Method::POST {
+            if let Some((endpoint, api_version)) = QueryEndpoint::classify(parts.uri.path()) {
+                let bytes = body.replayable().unwrap_or_default();
+                let query = QueryRequest {
+                    endpoint,
+                    api_version,
+                    data_space: scope.data_space,
+                    policy_scope: scope.policy,
+                    query: parts.uri.query().unwrap_or(""),
+                    headers: &parts.headers,
+                    body: &bytes,
+                };
+                let pending = match self.cache.lookup(&query).await {
+                    Lookup::Hit(served) => {
+                        ctx.cache = context::CacheOutcome::Hit;
+                        return Ok(cached::served_response(served));
+                    }
+                    Lookup::Miss(pending) => pending,
+                };
+                let out = self.outbound(ctx, op, &parts);
+                let (resp, outcome) =
+                    Box::pin(self.cached_query(ctx, out, &query, pending, &admitted)).await?;
+                ctx.cache = outcome.into();
+                return Ok(resp);
             }
-            None => {
-                let body = self.read_body(op, body).await?;
-                self.check_policy(op, &parts, &body, admitted.policy())?;
-                (body, None)
+        }
+        if parts.method == Method::GET {
+            if let Some(page) = self.cached_page(&parts, scope).await {
+                ctx.cache = context::CacheOutcome::Hit;
+                return page;
             }
-        };
-        let out = Outbound {
+        }
+
+        // 5.–6. token and forward: one request (retry, 401 → renew).
+        Box::pin(self.forward(ctx, op, parts, body, &admitted)).await
+    }
+
+    /// Phases 5–6 for a request the cache does not answer.
+    async fn forward(
+        &self,
+        ctx: &Context,
+        op: Op,
+        parts: http::request::Parts,
+        body: Body,
+        admitted: &Admitted,
+    ) -> Result<Response<Body>, ProxyError> {
+        let out = self.outbound(ctx, op, &parts);
+        let token = self.token(ctx.route, admitted).await?;
+        let resp = self
+            .send_authorized(&out, token, body, &ctx.upstream)
+            .await?;
+        Ok(forward::downstream_response(resp, &ctx.request_id))
+    }
+
+    /// Phases 3–6 for streaming ingestion: the policy (the object is in the
+    /// path, so before the body is read), the batch limits, then one request
+    /// or the chunks of a split.
+    async fn ingest(
+        &self,
+        ctx: &Context,
+        parts: http::request::Parts,
+        body: Incoming,
+        iop: IngestOp,
+        op: Op,
+        admitted: &Admitted,
+    ) -> Result<Response<Body>, ProxyError> {
+        self.check_policy(op, &parts, &Body::Empty, admitted.policy())?;
+        let step = self.plan_ingest(&parts, iop, body).await?;
+        let out = self.outbound(ctx, op, &parts);
+        let token = self.token(ctx.route, admitted).await?;
+        match step {
+            IngestStep::Split(plan) => {
+                Ok(self.send_split(ctx, &parts, out.headers, plan, token).await)
+            }
+            IngestStep::Forward(bytes) => {
+                let resp = self
+                    .send_authorized(&out, token, Body::full(bytes), &ctx.upstream)
+                    .await?;
+                Ok(forward::downstream_response(resp, &ctx.request_id))
+            }
+        }
+    }
+
+    /// The request as it goes upstream, minus token and body.
+    fn outbound(&self, ctx: &Context, op: Op, parts: &http::request::Parts) -> Outbound {
+        Outbound {
             method: parts.method.clone(),
             path_and_query: parts
                 .uri
@@ -173,35 +251,7 @@ impl Proxy {
                 (Op::Query, &Method::POST) => RequestClass::Idempotent,
                 (_, m) => RequestClass::of(m),
             },
-        };
-
-        // 4. cache lookup (phases 5–7 run inside on a miss).
-        if parts.method == Method::POST && QueryEndpoint::classify(parts.uri.path()).is_some() {
-            let bytes = body.replayable().unwrap_or_default();
-            let (resp, outcome) = self
-                .cached_query(ctx, &parts, out, bytes, scope, &admitted)
-                .await?;
-            ctx.cache = outcome.into();
-            return Ok(resp);
         }
-        if parts.method == Method::GET {
-            if let Some(page) = self.cached_page(&parts, scope).await {
-                ctx.cache = context::CacheOutcome::Hit;
-                return page;
-            }
-        }
-
-        // 5. token.
-        let token = self.token(ctx.route, &admitted).await?;
-
-        // 6. forward: split ingestion, or one request (retry, 401 → renew).
-        if let Some(plan) = split {
-            return Ok(self.send_split(ctx, &parts, out.headers, plan, token).await);
-        }
-        let resp = self
-            .send_authorized(&out, token, body, &ctx.upstream)
-            .await?;
-        Ok(forward::downstream_response(resp, &ctx.request_id))
     }
 
     /// The data space of a request: the gateway token's, the client's, the

@@ -7,7 +7,9 @@
 //! referenced tables, or the reason it is not cacheable — is kept in this
 //! small moka cache, bounded by bytes. Later requests hash the raw parts with
 //! SipHash (std `RandomState`: fast for a ~100-byte body and keyed per process,
-//! so clients cannot aim collisions) and look the verdict up.
+//! so clients cannot aim collisions) and look the verdict up. The memo is
+//! moka's synchronous cache: it never waits on anything, and a plain call
+//! keeps every request's future smaller than an `async` lookup would.
 //!
 //! Why the entry keeps a copy of the raw body and context: a 64-bit hash can
 //! collide, so a found entry is used only if its stored parts are equal to the
@@ -19,7 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use moka::future::Cache;
+use moka::sync::Cache;
 
 use super::key::{self, CacheKey, KeyParts};
 use super::policy::{BypassReason, QueryEndpoint};
@@ -94,7 +96,7 @@ impl Memo {
 
     /// The verdict for `req`, from the memo when this exact raw request was
     /// seen before, else computed and remembered.
-    pub async fn resolve(
+    pub fn resolve(
         &self,
         req: &QueryRequest<'_>,
         arrow: bool,
@@ -109,7 +111,7 @@ impl Memo {
             arrow,
             &req.body[..],
         ));
-        if let Some(entry) = self.entries.get(&hash).await {
+        if let Some(entry) = self.entries.get(&hash) {
             if entry.matches(req, arrow) {
                 counters.memo_hits.fetch_add(1, Ordering::Relaxed);
                 return entry;
@@ -127,8 +129,13 @@ impl Memo {
             body: Bytes::copy_from_slice(req.body),
             verdict: compute_verdict(req, arrow),
         });
-        self.entries.insert(hash, entry.clone()).await;
+        self.entries.insert(hash, entry.clone());
         entry
+    }
+
+    /// Runs moka's pending housekeeping (sizes current for stats and tests).
+    pub fn sync(&self) {
+        self.entries.run_pending_tasks();
     }
 
     pub fn entry_count(&self) -> u64 {

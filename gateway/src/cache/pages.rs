@@ -62,8 +62,12 @@ impl StoredResult {
             + policy_scope.len()
             + ENTRY_OVERHEAD
             + pages.len() * 32;
+        // Copied into exact-size buffers: a body read from the upstream is
+        // often a slice of hyper's much larger read buffer, and keeping the
+        // slice would keep that whole buffer alive for the entry's lifetime.
+        let pages = pages.iter().map(|p| Bytes::copy_from_slice(p)).collect();
         StoredResult {
-            pages: pages.into_boxed_slice(),
+            pages,
             tables,
             generation,
             data_space: data_space.into(),

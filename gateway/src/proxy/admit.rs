@@ -20,12 +20,17 @@ use super::route::{self, Op, Route};
 use super::Proxy;
 use crate::auth::TokenKind;
 use crate::body::Body;
-use crate::policy::{Access, Client, Policy};
+use crate::policy::{Access, Client, Objects, Policy};
 
 /// Rights of the anonymous client in open mode.
 static OPEN_POLICY: LazyLock<Policy> = LazyLock::new(Policy::open);
-/// Name the access log shows for the anonymous client.
-pub(super) const OPEN_CLIENT: &str = "open";
+/// Name the access log shows for the anonymous client, allocated once.
+static OPEN_CLIENT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("open"));
+
+/// The anonymous client's name (a reference-count increment, no allocation).
+pub(super) fn open_client() -> Arc<str> {
+    OPEN_CLIENT.clone()
+}
 
 /// The admitted caller of one request.
 pub(super) struct Admitted {
@@ -92,7 +97,7 @@ impl Proxy {
         };
         ctx.client = Some(match &admitted.client {
             Some(c) => c.name.clone(),
-            None => OPEN_CLIENT.into(),
+            None => open_client(),
         });
         Ok(admitted)
     }
@@ -105,11 +110,16 @@ impl Proxy {
         body: &Body,
         policy: &Policy,
     ) -> Result<(), ProxyError> {
-        let bytes = body.replayable();
-        let sql_body: Option<SqlBody<'_>> = bytes
-            .as_ref()
-            .filter(|_| matches!(op, Op::Query | Op::Ingest))
-            .and_then(|b| serde_json::from_slice(b).ok());
+        // The body is parsed only when its SQL or object name is checked:
+        // an unrestricted client's queries skip the JSON parse entirely.
+        let needs_body = match op {
+            Op::Query => matches!(policy.objects, Objects::Only(_)),
+            Op::Ingest => true,
+            _ => false,
+        };
+        let bytes = if needs_body { body.replayable() } else { None };
+        let sql_body: Option<SqlBody<'_>> =
+            bytes.as_ref().and_then(|b| serde_json::from_slice(b).ok());
         let access = match op {
             Op::Query => Access::Query {
                 sql: sql_body.as_ref().and_then(|b| b.sql.as_deref()),

@@ -16,7 +16,9 @@ use super::error::ProxyError;
 use super::send::{full_response, json_body, Outbound};
 use super::Proxy;
 use crate::body::Body;
-use crate::cache::{is_gateway_batch_id, QueryEndpoint, QueryRequest, Reply, X_CACHE};
+use crate::cache::{
+    is_gateway_batch_id, Pending, QueryEndpoint, QueryRequest, Reply, Served, X_CACHE,
+};
 
 /// Who and where, for cache keys: data space and policy scope.
 pub struct Scope<'a> {
@@ -27,40 +29,29 @@ pub struct Scope<'a> {
 }
 
 impl Proxy {
-    /// A cacheable query `POST`: served from the cache or fetched through it.
+    /// A cacheable query `POST` the cache did not answer from memory
+    /// (`pending` says why): fetched through the cache, which coalesces
+    /// identical misses and stores a storable answer.
     pub(super) async fn cached_query(
         &self,
         ctx: &Context,
-        parts: &Parts,
-        out: Outbound,
-        body: Bytes,
-        scope: Scope<'_>,
+        mut out: Outbound,
+        req: &QueryRequest<'_>,
+        pending: Pending,
         admitted: &super::admit::Admitted,
     ) -> Result<(Response<Body>, crate::cache::CacheOutcome), ProxyError> {
-        let Some((endpoint, version)) = QueryEndpoint::classify(parts.uri.path()) else {
-            return Err(ProxyError::Internal("not a cacheable endpoint".into()));
-        };
-        let mut out = out;
         // Encoded answers are never stored: ask for identity.
         out.headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),
         );
-        let req = QueryRequest {
-            endpoint,
-            api_version: version,
-            data_space: scope.data_space,
-            policy_scope: scope.policy,
-            query: parts.uri.query().unwrap_or(""),
-            headers: &parts.headers,
-            body: &body,
-        };
+        let (endpoint, version) = (req.endpoint, req.api_version);
         let cap = self.cache_max_result;
         let route = ctx.route;
         let token = std::sync::OnceLock::new();
         let token = &token;
         let out = &out;
-        let body_ref = &body;
+        let body_ref = req.body;
         let fetch = || async move {
             let t = self.token(route, admitted).await?;
             let _ = token.set(t.clone());
@@ -87,16 +78,11 @@ impl Proxy {
         };
         let served = self
             .cache
-            .serve(&req, fetch, fetch_batch)
+            .complete(pending, req, fetch, fetch_batch)
             .await
             .map_err(std::sync::Arc::unwrap_or_clone)?;
-        let mut resp = match served.reply {
-            Reply::Json(bytes) => json_body(StatusCode::OK, bytes),
-            Reply::Upstream(u) => full_response(u),
-        };
-        resp.headers_mut()
-            .insert(X_CACHE, served.outcome.header_value());
-        Ok((resp, served.outcome))
+        let outcome = served.outcome;
+        Ok((served_response(served), outcome))
     }
 
     /// A `GET` of a gateway batch id: the page from the cache, or a 404 like
@@ -155,4 +141,15 @@ impl Proxy {
         );
         resp
     }
+}
+
+/// A cache answer as the client's response, with its `x-cache` header.
+pub(super) fn served_response(served: Served) -> Response<Body> {
+    let mut resp = match served.reply {
+        Reply::Json(bytes) => json_body(StatusCode::OK, bytes),
+        Reply::Upstream(u) => full_response(u),
+    };
+    resp.headers_mut()
+        .insert(X_CACHE, served.outcome.header_value());
+    resp
 }

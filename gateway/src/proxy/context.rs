@@ -122,8 +122,16 @@ impl Context {
     }
 }
 
-/// The incoming `x-request-id` when it is sane, else a fresh one.
+/// The incoming `x-request-id` when it is sane, else a fresh one. Marked
+/// sensitive: not a secret, but unique per request, so HTTP/2's HPACK should
+/// send it as a never-indexed literal instead of churning its header table.
 pub fn request_id(incoming: Option<&HeaderValue>) -> HeaderValue {
+    let mut id = pick_request_id(incoming);
+    id.set_sensitive(true);
+    id
+}
+
+fn pick_request_id(incoming: Option<&HeaderValue>) -> HeaderValue {
     if let Some(v) = incoming {
         let ok = v.len() <= 128
             && v.as_bytes()
@@ -133,13 +141,27 @@ pub fn request_id(incoming: Option<&HeaderValue>) -> HeaderValue {
             return v.clone();
         }
     }
-    let bytes: [u8; 16] = rand::random();
-    let mut s = String::with_capacity(32);
-    for b in bytes {
-        use std::fmt::Write;
-        let _ = write!(s, "{b:02x}");
+    fresh_request_id()
+}
+
+/// A new request id: 32 hex digits, a per-process random half and a counter
+/// half, so ids are unique within a process and unlikely to repeat across
+/// restarts. Encoded by hand: this runs for every request that comes
+/// without an id, and `format!` would cost more than the rest of a cache hit's
+/// bookkeeping.
+fn fresh_request_id() -> HeaderValue {
+    static PREFIX: std::sync::LazyLock<u64> = std::sync::LazyLock::new(rand::random);
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut out = [0u8; 32];
+    for (i, word) in [*PREFIX, n].into_iter().enumerate() {
+        for (j, byte) in word.to_be_bytes().into_iter().enumerate() {
+            out[i * 16 + j * 2] = HEX[usize::from(byte >> 4)];
+            out[i * 16 + j * 2 + 1] = HEX[usize::from(byte & 0xf)];
+        }
     }
-    HeaderValue::try_from(s).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 #[cfg(test)]
@@ -153,5 +175,12 @@ mod tests {
         let bad = HeaderValue::from_static("a b");
         assert_ne!(request_id(Some(&bad)), bad);
         assert_eq!(request_id(None).len(), 32);
+        // Fresh ids are unique and plain lower-case hex.
+        let (a, b) = (request_id(None), request_id(None));
+        assert_ne!(a, b);
+        assert!(a
+            .as_bytes()
+            .iter()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     }
 }

@@ -1,14 +1,15 @@
 //! The query cache: answers repeated read-only queries from memory.
 //!
-//! A `moka::future::Cache` keyed by a 128-bit hash of the canonical query
+//! A `moka::sync::Cache` keyed by a 128-bit hash of the canonical query
 //! (`cache/key.rs`), bounded by bytes (weigher = body bytes + overhead), with
-//! a TTL, shared by clone. Misses are filled with `try_get_with`, so concurrent
-//! identical misses make one upstream call; data space and policy scope are in
+//! a TTL, shared by clone. Concurrent identical misses coalesce into one
+//! upstream call (`cache/inflight.rs`); data space and policy scope are in
 //! the key, so coalescing never crosses them. A second small cache memoizes
 //! raw body → key (`cache/memo.rs`): a hit costs a SipHash of the raw body,
-//! two lookups and a `Bytes` clone, never a SQL parse. Multi-batch V2 results
-//! are fetched whole and paged under gateway batch ids (`cache/pages.rs`).
-//! What may be stored is decided by pure functions (`cache/policy.rs`).
+//! two lookups and a `Bytes` clone, never a SQL parse, and never awaits —
+//! [`QueryCache::lookup`] is a plain call. Multi-batch V2 results are fetched
+//! whole and paged under gateway batch ids (`cache/pages.rs`). What may be
+//! stored is decided by pure functions (`cache/policy.rs`).
 //!
 //! # How to wire this in
 //!
@@ -32,7 +33,7 @@
 //!   `Reply::Upstream(resp)` as is. `served.bypass` says why for the log.
 //! * `GET` whose path satisfies [`QueryEndpoint::next_batch_path`] and whose id
 //!   satisfies [`is_gateway_batch_id`]: `cache.next_batch(id, data_space,
-//!   policy_scope).await` → `Some(bytes)` is a `200` JSON page (`x-cache: HIT`),
+//!   policy_scope)` → `Some(bytes)` is a `200` JSON page (`x-cache: HIT`),
 //!   `None` a `404` JSON error like an expired upstream cursor (tenant host:
 //!   `crate::ingest::tenant_error(404, "Not Found", …)`; core host: the
 //!   `[{"errorCode":"NOT_FOUND",…}]` array). Other ids go upstream untouched.
@@ -41,6 +42,7 @@
 //! * `GET /metrics`: `cache.stats()` → [`crate::metrics::Metrics::render`].
 
 mod exchange;
+mod inflight;
 mod key;
 mod memo;
 mod pages;
@@ -52,8 +54,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use moka::future::Cache;
 use moka::notification::RemovalCause;
+use moka::sync::Cache;
 
 pub use exchange::{
     CacheConfig, CacheOutcome, QueryRequest, Reply, Served, UpstreamResponse, X_CACHE,
@@ -63,6 +65,7 @@ pub use pages::is_gateway_batch_id;
 pub use policy::{request_directive, BypassReason, QueryEndpoint, RequestDirective};
 pub use stats::CacheStats;
 
+use inflight::InFlight;
 use memo::{Memo, Verdict};
 use pages::StoredResult;
 use policy::Storability;
@@ -103,14 +106,27 @@ pub enum Pending {
     },
 }
 
-/// The query cache. Cheap to clone; clones share everything.
-#[derive(Clone)]
-pub struct QueryCache {
-    inner: Arc<Inner>,
+/// The query cache. Cheap to clone; clones share everything. `E` is the
+/// error type of the caller's upstream calls (shared by coalesced waiters).
+pub struct QueryCache<E> {
+    inner: Arc<Inner<E>>,
 }
 
-struct Inner {
+impl<E> Clone for QueryCache<E> {
+    fn clone(&self) -> Self {
+        QueryCache {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// What one fill produced, shared by the requests coalesced onto it.
+type FillOutcome<E> = Result<Arc<StoredResult>, NotStored<E>>;
+
+struct Inner<E> {
     config: CacheConfig,
+    /// Fills in progress (miss coalescing).
+    inflight: InFlight<FillOutcome<E>>,
     main: Cache<CacheKey, Arc<StoredResult>>,
     /// Multi-batch results some client is paging through, by (key, generation).
     cursors: Cache<(CacheKey, u64), Arc<StoredResult>>,
@@ -121,7 +137,7 @@ struct Inner {
     epoch: AtomicU64,
 }
 
-impl QueryCache {
+impl<E: Send + Sync + 'static> QueryCache<E> {
     pub fn new(config: CacheConfig) -> Self {
         let counters = Arc::new(Counters::default());
         let listener_counters = counters.clone();
@@ -145,6 +161,7 @@ impl QueryCache {
         QueryCache {
             inner: Arc::new(Inner {
                 memo: Memo::new(config.memo_max_bytes),
+                inflight: InFlight::default(),
                 config,
                 main,
                 cursors,
@@ -162,7 +179,7 @@ impl QueryCache {
     /// The same as [`QueryCache::lookup`] followed, on a miss, by
     /// [`QueryCache::complete`]; callers with a hot path of their own use the
     /// two halves so a hit never builds the upstream request.
-    pub async fn serve<F, Fut, B, BFut, E>(
+    pub async fn serve<F, Fut, B, BFut>(
         &self,
         req: &QueryRequest<'_>,
         fetch: F,
@@ -173,9 +190,8 @@ impl QueryCache {
         Fut: Future<Output = Result<UpstreamResponse, E>>,
         B: Fn(String) -> BFut,
         BFut: Future<Output = Result<UpstreamResponse, E>>,
-        E: Send + Sync + 'static,
     {
-        match self.lookup(req).await {
+        match self.lookup(req) {
             Lookup::Hit(served) => Ok(served),
             Lookup::Miss(pending) => self.complete(pending, req, fetch, fetch_batch).await,
         }
@@ -183,8 +199,9 @@ impl QueryCache {
 
     /// The read half of [`QueryCache::serve`]: a stored answer, or what the
     /// request needs instead (fill, refresh or pass through). Costs a hash of
-    /// the raw request and two lookups; never parses SQL it has seen before.
-    pub async fn lookup(&self, req: &QueryRequest<'_>) -> Lookup {
+    /// the raw request and two lookups; never parses SQL it has seen before,
+    /// never waits (a plain call, so it adds nothing to the caller's future).
+    pub fn lookup(&self, req: &QueryRequest<'_>) -> Lookup {
         let inner = &*self.inner;
         if !inner.config.enabled {
             return Lookup::Miss(Pending::Bypass(BypassReason::Disabled));
@@ -202,10 +219,10 @@ impl QueryCache {
         if directive == RequestDirective::Refresh {
             return Lookup::Miss(Pending::Refresh { key, tables });
         }
-        match inner.main.get(&key).await {
+        match inner.main.get(&key) {
             Some(stored) => {
                 bump(&inner.counters.hits);
-                Lookup::Hit(self.reply_stored(key, &stored, CacheOutcome::Hit).await)
+                Lookup::Hit(self.reply_stored(key, &stored, CacheOutcome::Hit))
             }
             None => Lookup::Miss(Pending::Fill { key, tables }),
         }
@@ -213,7 +230,7 @@ impl QueryCache {
 
     /// The write half of [`QueryCache::serve`]: runs what `lookup` said the
     /// request needs. Concurrent identical fills coalesce into one `fetch`.
-    pub async fn complete<F, Fut, B, BFut, E>(
+    pub async fn complete<F, Fut, B, BFut>(
         &self,
         pending: Pending,
         req: &QueryRequest<'_>,
@@ -225,7 +242,6 @@ impl QueryCache {
         Fut: Future<Output = Result<UpstreamResponse, E>>,
         B: Fn(String) -> BFut,
         BFut: Future<Output = Result<UpstreamResponse, E>>,
-        E: Send + Sync + 'static,
     {
         let inner = &*self.inner;
         let (key, tables) = match pending {
@@ -235,26 +251,34 @@ impl QueryCache {
                 bump(&inner.counters.refreshes);
                 return match self.fill(key, &tables, req, fetch, &fetch_batch).await {
                     Ok(stored) => {
-                        inner.main.insert(key, stored.clone()).await;
-                        Ok(self.reply_stored(key, &stored, CacheOutcome::Bypass).await)
+                        inner.main.insert(key, stored.clone());
+                        Ok(self.reply_stored(key, &stored, CacheOutcome::Bypass))
                     }
                     Err(not_stored) => {
-                        self.reply_not_stored(key, not_stored, CacheOutcome::Bypass)
-                            .await
+                        self.reply_not_stored(key, &not_stored, CacheOutcome::Bypass)
                     }
                 };
             }
             Pending::Fill { key, tables } => (key, tables),
         };
-        let ran = AtomicBool::new(false);
-        let filled = inner
-            .main
-            .try_get_with(key, async {
-                ran.store(true, Ordering::Relaxed);
-                self.fill(key, &tables, req, fetch, &fetch_batch).await
+        let fetched = AtomicBool::new(false);
+        let (filled, _ran) = inner
+            .inflight
+            .run(key, || async {
+                // A fill that finished between our lookup and now left its
+                // answer in the main cache: no upstream call needed.
+                if let Some(stored) = inner.main.get(&key) {
+                    return Ok(stored);
+                }
+                fetched.store(true, Ordering::Relaxed);
+                let filled = self.fill(key, &tables, req, fetch, &fetch_batch).await;
+                if let Ok(stored) = &filled {
+                    inner.main.insert(key, stored.clone());
+                }
+                filled
             })
             .await;
-        let outcome = if ran.load(Ordering::Relaxed) {
+        let outcome = if fetched.load(Ordering::Relaxed) {
             bump(&inner.counters.misses);
             CacheOutcome::Miss
         } else {
@@ -263,23 +287,15 @@ impl QueryCache {
             bump(&inner.counters.hits);
             CacheOutcome::Hit
         };
-        match filled {
-            Ok(stored) => Ok(self.reply_stored(key, &stored, outcome).await),
-            Err(shared) => match &*shared {
-                NotStored::Upstream(resp) => Ok(Served {
-                    outcome,
-                    bypass: None,
-                    reply: Reply::Upstream(resp.clone()),
-                }),
-                NotStored::Transient(stored) => Ok(self.reply_stored(key, stored, outcome).await),
-                NotStored::Failed(e) => Err(e.clone()),
-            },
+        match &*filled {
+            Ok(stored) => Ok(self.reply_stored(key, stored, outcome)),
+            Err(not_stored) => self.reply_not_stored(key, not_stored, outcome),
         }
     }
 
     /// Answers a `GET` for a gateway batch id, or `None` when the id is not
     /// ours, its result is gone, or it belongs to another data space / scope.
-    pub async fn next_batch(
+    pub fn next_batch(
         &self,
         batch_id: &str,
         data_space: &str,
@@ -287,13 +303,9 @@ impl QueryCache {
     ) -> Option<Bytes> {
         let inner = &*self.inner;
         let (key, generation, page) = pages::parse_batch_id(batch_id)?;
-        let stored = match inner.cursors.get(&(key, generation)).await {
+        let stored = match inner.cursors.get(&(key, generation)) {
             Some(stored) => Some(stored),
-            None => inner
-                .main
-                .get(&key)
-                .await
-                .filter(|s| s.generation == generation),
+            None => inner.main.get(&key).filter(|s| s.generation == generation),
         };
         let page = stored.and_then(|s| {
             let same_scope = *s.data_space == *data_space && *s.policy_scope == *policy_scope;
@@ -347,17 +359,13 @@ impl QueryCache {
 
     /// Runs moka's pending housekeeping so sizes and evictions are current
     /// (tests and `/metrics` accuracy; not needed for correctness).
-    pub async fn sync(&self) {
-        self.inner.main.run_pending_tasks().await;
-        self.inner.cursors.run_pending_tasks().await;
+    pub fn sync(&self) {
+        self.inner.main.run_pending_tasks();
+        self.inner.cursors.run_pending_tasks();
         self.inner.memo.sync();
     }
 
-    async fn pass_through<F, Fut, E>(
-        &self,
-        fetch: F,
-        reason: BypassReason,
-    ) -> Result<Served, Arc<E>>
+    async fn pass_through<F, Fut>(&self, fetch: F, reason: BypassReason) -> Result<Served, Arc<E>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<UpstreamResponse, E>>,
@@ -373,7 +381,7 @@ impl QueryCache {
 
     /// Fetches an answer (and its remaining batches) and decides whether it is
     /// storable. Runs once per coalesced group of identical misses.
-    async fn fill<F, Fut, B, BFut, E>(
+    async fn fill<F, Fut, B, BFut>(
         &self,
         key: CacheKey,
         tables: &Arc<[String]>,
@@ -440,7 +448,7 @@ impl QueryCache {
     /// Page 0 of a stored answer; a multi-page answer is also pinned in the
     /// cursor cache so the client can page through it even if the main entry
     /// expires or is evicted meanwhile.
-    async fn reply_stored(
+    fn reply_stored(
         &self,
         key: CacheKey,
         stored: &Arc<StoredResult>,
@@ -449,9 +457,7 @@ impl QueryCache {
         if stored.is_multi_page() {
             let cursor = (key, stored.generation);
             if !self.inner.cursors.contains_key(&cursor) {
-                // Boxed: rare, and moka's insert future would otherwise
-                // grow every hit's future.
-                Box::pin(self.inner.cursors.insert(cursor, stored.clone())).await;
+                self.inner.cursors.insert(cursor, stored.clone());
             }
         }
         Served {
@@ -462,20 +468,20 @@ impl QueryCache {
         }
     }
 
-    async fn reply_not_stored<E>(
+    fn reply_not_stored(
         &self,
         key: CacheKey,
-        not_stored: NotStored<E>,
+        not_stored: &NotStored<E>,
         outcome: CacheOutcome,
     ) -> Result<Served, Arc<E>> {
         match not_stored {
             NotStored::Upstream(resp) => Ok(Served {
                 outcome,
                 bypass: bypass_reason(outcome),
-                reply: Reply::Upstream(resp),
+                reply: Reply::Upstream(resp.clone()),
             }),
-            NotStored::Transient(stored) => Ok(self.reply_stored(key, &stored, outcome).await),
-            NotStored::Failed(e) => Err(e),
+            NotStored::Transient(stored) => Ok(self.reply_stored(key, stored, outcome)),
+            NotStored::Failed(e) => Err(e.clone()),
         }
     }
 }

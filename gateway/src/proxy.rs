@@ -36,8 +36,10 @@ pub mod route;
 pub mod send;
 pub mod upstream;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -75,7 +77,7 @@ pub struct Proxy {
     pub max_buffered_body: usize,
     /// Bound on receiving a buffered request body.
     pub body_timeout: Duration,
-    pub cache: QueryCache,
+    pub cache: QueryCache<ProxyError>,
     pub cache_enabled: bool,
     /// `cache.max_result_bytes`: most bytes read of one upstream answer.
     pub cache_max_result: usize,
@@ -166,7 +168,7 @@ impl Proxy {
                     headers: &parts.headers,
                     body: &bytes,
                 };
-                let pending = match self.cache.lookup(&query).await {
+                let pending = match self.cache.lookup(&query) {
                     Lookup::Hit(served) => {
                         ctx.cache = context::CacheOutcome::Hit;
                         return Ok(cached::served_response(served));
@@ -181,7 +183,7 @@ impl Proxy {
             }
         }
         if parts.method == Method::GET {
-            if let Some(page) = self.cached_page(&parts, scope).await {
+            if let Some(page) = self.cached_page(&parts, scope) {
                 ctx.cache = context::CacheOutcome::Hit;
                 return page;
             }
@@ -299,7 +301,16 @@ impl Proxy {
 
 /// Reads a whole body under a size cap and a time bound.
 async fn read_limited(body: Incoming, limit: usize, within: Duration) -> Result<Bytes, ProxyError> {
-    match tokio::time::timeout(within, Limited::new(body, limit).collect()).await {
+    let collect = Limited::new(body, limit).collect();
+    let mut collect = std::pin::pin!(collect);
+    // A small body usually arrived with the request head: take it without
+    // arming a timer (and reading the clock) when it is already complete.
+    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+    let result = match first {
+        Poll::Ready(r) => Ok(r),
+        Poll::Pending => tokio::time::timeout(within, collect).await,
+    };
+    match result {
         Err(_) => Err(ProxyError::BadRequest(
             "request body not received in time".into(),
         )),

@@ -63,6 +63,9 @@ impl Req {
     }
 }
 
+/// The cache as these tests use it: upstream errors are plain strings.
+type TestCache = QueryCache<&'static str>;
+
 type Fut = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<UpstreamResponse, &'static str>> + Send>,
 >;
@@ -73,7 +76,7 @@ fn no_batches(_id: String) -> Fut {
 
 /// Serves `req` with an upstream answering `answer`, counting calls in `calls`.
 async fn serve(
-    cache: &QueryCache,
+    cache: &TestCache,
     req: &Req,
     calls: &Arc<AtomicUsize>,
     answer: UpstreamResponse,
@@ -103,7 +106,7 @@ fn reply_body(served: &Served) -> Bytes {
 
 #[tokio::test]
 async fn miss_then_hit_and_equivalent_sql_shares_the_entry() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let calls = Arc::new(AtomicUsize::new(0));
     let first = serve(&cache, &Req::new("SELECT a FROM t"), &calls, v2_done("x")).await;
     assert_eq!(first.outcome, CacheOutcome::Miss);
@@ -142,7 +145,7 @@ async fn miss_then_hit_and_equivalent_sql_shares_the_entry() {
 
 #[tokio::test]
 async fn data_spaces_and_policies_never_share_entries() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let calls = Arc::new(AtomicUsize::new(0));
     let mut req = Req::new("SELECT a FROM t");
     serve(&cache, &req, &calls, v2_done("default")).await;
@@ -157,7 +160,7 @@ async fn data_spaces_and_policies_never_share_entries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_identical_misses_make_one_upstream_call() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let calls = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..100 {
@@ -194,7 +197,7 @@ async fn concurrent_identical_misses_make_one_upstream_call() {
 
 #[tokio::test]
 async fn entries_expire_after_the_ttl() {
-    let cache = QueryCache::new(CacheConfig {
+    let cache = TestCache::new(CacheConfig {
         ttl: Duration::from_millis(50),
         ..CacheConfig::default()
     });
@@ -211,7 +214,7 @@ async fn entries_expire_after_the_ttl() {
 
 #[tokio::test]
 async fn byte_bound_evicts() {
-    let cache = QueryCache::new(CacheConfig {
+    let cache = TestCache::new(CacheConfig {
         max_bytes: 16 * 1024,
         ..CacheConfig::default()
     });
@@ -220,7 +223,7 @@ async fn byte_bound_evicts() {
     for i in 0..64 {
         let req = Req::new(&format!("SELECT a FROM t WHERE id = {i}"));
         serve(&cache, &req, &calls, v2_done(&filler)).await;
-        cache.sync().await;
+        cache.sync();
     }
     let stats = cache.stats();
     assert!(stats.bytes <= 16 * 1024, "{stats:?}");
@@ -230,7 +233,7 @@ async fn byte_bound_evicts() {
 
 #[tokio::test]
 async fn no_cache_refreshes_and_no_store_bypasses() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let calls = Arc::new(AtomicUsize::new(0));
     let sql = "SELECT a FROM t";
     serve(&cache, &Req::new(sql), &calls, v2_done("old")).await;
@@ -258,7 +261,7 @@ async fn no_cache_refreshes_and_no_store_bypasses() {
 
 #[tokio::test]
 async fn uncacheable_requests_and_answers_pass_through() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let calls = Arc::new(AtomicUsize::new(0));
     for _ in 0..2 {
         let write = serve(&cache, &Req::new("DELETE FROM t"), &calls, v2_done("d")).await;
@@ -300,7 +303,7 @@ async fn uncacheable_requests_and_answers_pass_through() {
         .await;
     assert_eq!(failed.err().as_deref(), Some(&"connection refused"));
 
-    let off = QueryCache::new(CacheConfig {
+    let off = TestCache::new(CacheConfig {
         enabled: false,
         ..CacheConfig::default()
     });
@@ -312,7 +315,7 @@ async fn uncacheable_requests_and_answers_pass_through() {
 
 #[tokio::test]
 async fn purge_by_table_and_all() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let calls = Arc::new(AtomicUsize::new(0));
     let on_a = Req::new("SELECT x FROM Alpha__dlm");
     let on_b = Req::new("SELECT x FROM beta__dlm b JOIN gamma.Delta__dll d ON b.x = d.x");

@@ -87,7 +87,7 @@ impl Proxy {
 
     /// A `GET` of a gateway batch id: the page from the cache, or a 404 like
     /// an expired upstream cursor. `None`: not a gateway batch id.
-    pub(super) async fn cached_page(
+    pub(super) fn cached_page(
         &self,
         parts: &Parts,
         scope: Scope<'_>,
@@ -97,11 +97,7 @@ impl Proxy {
             return None;
         }
         Some(
-            match self
-                .cache
-                .next_batch(id, scope.data_space, scope.policy)
-                .await
-            {
+            match self.cache.next_batch(id, scope.data_space, scope.policy) {
                 Some(page) => {
                     let mut resp = json_body(StatusCode::OK, page);
                     resp.headers_mut()

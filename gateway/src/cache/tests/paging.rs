@@ -25,7 +25,7 @@ fn first_row(body: &Bytes) -> u64 {
 /// Serves a V2 query whose upstream answer has three batches; `fail_last`
 /// makes the third batch fetch answer 404 (an expired upstream cursor).
 async fn serve_paged(
-    cache: &QueryCache,
+    cache: &TestCache,
     req: &Req,
     posts: &Arc<AtomicUsize>,
     gets: &Arc<AtomicUsize>,
@@ -71,7 +71,7 @@ fn page0(served: &Served) -> Bytes {
 
 #[tokio::test]
 async fn a_miss_fetches_all_batches_and_pages_come_from_the_cache() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let (posts, gets) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let req = Req::new("SELECT n FROM big");
     let first = serve_paged(&cache, &req, &posts, &gets, false).await;
@@ -85,25 +85,19 @@ async fn a_miss_fetches_all_batches_and_pages_come_from_the_cache() {
     assert_eq!(first_row(&p0), 1);
     let id1 = next_id(&p0);
     assert!(is_gateway_batch_id(&id1), "{id1}");
-    let p1 = cache
-        .next_batch(&id1, "default", "p1")
-        .await
-        .expect("page 1");
+    let p1 = cache.next_batch(&id1, "default", "p1").expect("page 1");
     assert_eq!(first_row(&p1), 2);
     let id2 = next_id(&p1);
     assert!(is_gateway_batch_id(&id2));
-    let p2 = cache
-        .next_batch(&id2, "default", "p1")
-        .await
-        .expect("page 2");
+    let p2 = cache.next_batch(&id2, "default", "p1").expect("page 2");
     assert_eq!(first_row(&p2), 3);
     let last: serde_json::Value = serde_json::from_slice(&p2).expect("json");
     assert_eq!(last["done"], serde_json::Value::Bool(true));
 
     // Another data space or policy cannot read the pages.
-    assert!(cache.next_batch(&id1, "other", "p1").await.is_none());
-    assert!(cache.next_batch(&id1, "default", "p2").await.is_none());
-    assert!(cache.next_batch("up1", "default", "p1").await.is_none());
+    assert!(cache.next_batch(&id1, "other", "p1").is_none());
+    assert!(cache.next_batch(&id1, "default", "p2").is_none());
+    assert!(cache.next_batch("up1", "default", "p1").is_none());
 
     // A repeat is a hit with the same gateway ids and no upstream call.
     let again = serve_paged(&cache, &req, &posts, &gets, false).await;
@@ -117,7 +111,7 @@ async fn a_miss_fetches_all_batches_and_pages_come_from_the_cache() {
 
 #[tokio::test]
 async fn pages_being_read_survive_a_refresh_and_a_purge() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let (posts, gets) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let req = Req::new("SELECT n FROM big");
     let old_id = next_id(&page0(
@@ -131,13 +125,13 @@ async fn pages_being_read_survive_a_refresh_and_a_purge() {
     assert_ne!(old_id, new_id, "a refresh gets a new generation");
 
     cache.purge_all();
-    assert!(cache.next_batch(&old_id, "default", "p1").await.is_some());
-    assert!(cache.next_batch(&new_id, "default", "p1").await.is_some());
+    assert!(cache.next_batch(&old_id, "default", "p1").is_some());
+    assert!(cache.next_batch(&new_id, "default", "p1").is_some());
 }
 
 #[tokio::test]
 async fn too_large_results_pass_through_without_being_stored() {
-    let cache = QueryCache::new(CacheConfig {
+    let cache = TestCache::new(CacheConfig {
         max_result_bytes: 80,
         ..CacheConfig::default()
     });
@@ -148,7 +142,6 @@ async fn too_large_results_pass_through_without_being_stored() {
     assert_eq!(gets.load(Ordering::SeqCst), 1, "stopped at the byte bound");
     let p1 = cache
         .next_batch(&next_id(&page0(&first)), "default", "p1")
-        .await
         .expect("fetched page is still served");
     assert_eq!(
         next_id(&p1),
@@ -163,13 +156,12 @@ async fn too_large_results_pass_through_without_being_stored() {
 
 #[tokio::test]
 async fn a_failed_batch_is_left_to_the_client_and_nothing_is_stored() {
-    let cache = QueryCache::new(CacheConfig::default());
+    let cache = TestCache::new(CacheConfig::default());
     let (posts, gets) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let req = Req::new("SELECT n FROM big");
     let first = serve_paged(&cache, &req, &posts, &gets, true).await;
     let p1 = cache
         .next_batch(&next_id(&page0(&first)), "default", "p1")
-        .await
         .expect("page 1");
     assert_eq!(next_id(&p1), "up2");
     let again = serve_paged(&cache, &req, &posts, &gets, true).await;

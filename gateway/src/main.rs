@@ -11,6 +11,14 @@ use dc_gateway::cli::{Cli, Command_, ServeArgs};
 use dc_gateway::config::{self, Secrets};
 use dc_gateway::{embedded, telemetry, Gateway};
 
+/// mimalloc rather than glibc's malloc: the cache keeps many small
+/// long-lived allocations (answers, keys, moka's bookkeeping) between the
+/// miss path's short-lived ones, and mimalloc's size-segregated pages keep
+/// that from fragmenting into resident memory; it is also faster on the
+/// hit path's small allocations. See BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

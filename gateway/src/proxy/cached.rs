@@ -129,7 +129,11 @@ impl Proxy {
 
     /// `GET /metrics`.
     pub(super) fn metrics_page(&self) -> Response<Body> {
-        let stats = self.cache_enabled.then(|| self.cache.stats());
+        let stats = self.cache_enabled.then(|| {
+            // Apply moka's pending bookkeeping so sizes are exact, not lagging.
+            self.cache.sync();
+            self.cache.stats()
+        });
         let mut resp = Response::new(Body::full(self.metrics.render(stats.as_ref())));
         resp.headers_mut().insert(
             header::CONTENT_TYPE,

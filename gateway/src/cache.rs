@@ -5,8 +5,8 @@
 //! a TTL, shared by clone. Concurrent identical misses coalesce into one
 //! upstream call (`cache/inflight.rs`); data space and policy scope are in
 //! the key, so coalescing never crosses them. A second small cache memoizes
-//! raw body → key (`cache/memo.rs`): a hit costs a SipHash of the raw body,
-//! two lookups and a `Bytes` clone, never a SQL parse, and never awaits —
+//! raw body → key (`cache/memo.rs`): a hit costs a keyed 128-bit hash of the
+//! raw request, two lookups and a `Bytes` clone, never a SQL parse, and never awaits —
 //! [`QueryCache::lookup`] is a plain call. Multi-batch V2 results are fetched
 //! whole and paged under gateway batch ids (`cache/pages.rs`). What may be
 //! stored is decided by pure functions (`cache/policy.rs`).
@@ -211,10 +211,9 @@ impl<E: Send + Sync + 'static> QueryCache<E> {
             return Lookup::Miss(Pending::Bypass(BypassReason::NoStore));
         }
         let arrow = policy::wants_arrow(req.headers);
-        let memo = inner.memo.resolve(req, arrow, &inner.counters);
-        let (key, tables) = match &memo.verdict {
-            Verdict::Cacheable { key, tables } => (*key, tables.clone()),
-            Verdict::Bypass(reason) => return Lookup::Miss(Pending::Bypass(*reason)),
+        let (key, tables) = match inner.memo.resolve(req, arrow, &inner.counters) {
+            Verdict::Cacheable { key, tables } => (key, tables),
+            Verdict::Bypass(reason) => return Lookup::Miss(Pending::Bypass(reason)),
         };
         if directive == RequestDirective::Refresh {
             return Lookup::Miss(Pending::Refresh { key, tables });

@@ -214,19 +214,34 @@ pub fn storability(
     }
 }
 
+/// The two members of a V2 answer that decide whether it is complete. Read
+/// without building the answer as a `serde_json::Value`: the rows (most of
+/// the bytes) are skipped, not allocated — this runs on every miss.
+#[derive(serde::Deserialize)]
+struct BatchHead<'a> {
+    #[serde(borrow, default)]
+    done: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default, rename = "nextBatchId")]
+    next_batch_id: Option<&'a serde_json::value::RawValue>,
+}
+
 fn batch_storability(body: &[u8]) -> Storability {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
-        return Storability::No("answer is not a JSON object");
+    let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let head = match serde_json::from_slice::<BatchHead<'_>>(body) {
+        Ok(head) if is_object => head,
+        _ => return Storability::No("answer is not a JSON object"),
     };
-    match map.get("done") {
-        Some(serde_json::Value::Bool(true)) => Storability::Complete,
-        Some(serde_json::Value::Bool(false)) => match map.get("nextBatchId") {
-            Some(serde_json::Value::String(id)) if !id.is_empty() => {
-                Storability::MoreBatches(id.clone())
+    match head.done.map(|raw| raw.get()) {
+        Some("true") => Storability::Complete,
+        Some("false") => {
+            let id = head
+                .next_batch_id
+                .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+            match id {
+                Some(id) if !id.is_empty() => Storability::MoreBatches(id),
+                _ => Storability::No("done:false without nextBatchId"),
             }
-            _ => Storability::No("done:false without nextBatchId"),
-        },
+        }
         _ => Storability::No("answer has no boolean done"),
     }
 }
@@ -368,6 +383,31 @@ mod tests {
         assert_eq!(
             storability(QueryEndpoint::TenantV1, ok, &none, b"anything"),
             Storability::Complete
+        );
+        // Shapes the head-only parser must not misread.
+        for body in [
+            &br#"[true,"b1"]"#[..],
+            br#"{"done":"true","nextBatchId":""}"#,
+            br#"{"done":false,"nextBatchId":7}"#,
+            br#"{"done":false,"nextBatchId":null}"#,
+            br#"{"done":true} trailing"#,
+            b"not json",
+        ] {
+            assert!(
+                matches!(storability(ep, ok, &none, body), Storability::No(_)),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            storability(
+                ep,
+                ok,
+                &none,
+                br#" {"nextBatchId":"a\/b","rows":[{"x":[1,{"done":true}]}],"done":false}"#
+            ),
+            Storability::MoreBatches("a/b".into()),
+            "escapes decoded, nested members ignored, order free"
         );
     }
 

@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dc_emulator::testing::{login, TestClient, DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
-use dc_emulator::{Emulator, EmulatorConfig};
+use dc_emulator::testing::{start_logged_in, TestClient};
+use dc_emulator::EmulatorConfig;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 
@@ -42,23 +42,11 @@ fn main() {
 }
 
 async fn latency() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = EmulatorConfig {
         query_batch_rows: 10_000,
         ..EmulatorConfig::default()
     };
-    let emu = Emulator::start(config, listener).await.unwrap();
-    let client = TestClient::new(emu.addr(), emu.cert_pem());
-    let now = emu.state().clock.now_secs();
-    let (_, dc) = login(
-        &client,
-        emu.base_url(),
-        DEFAULT_CLIENT_ID,
-        DEFAULT_USERNAME,
-        now,
-    )
-    .await
-    .unwrap();
+    let (emu, dc) = start_logged_in(config).await.unwrap();
     let email: String = emu
         .state()
         .store

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dc_emulator::testing::{login, TestClient, DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
+use dc_emulator::testing::start_logged_in;
 use dc_emulator::{Emulator, EmulatorConfig};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -125,23 +125,11 @@ async fn measure(storage: Storage, connections: usize, n: usize) -> Run {
             Some(p)
         }
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = EmulatorConfig {
         db: db.clone(),
         ..EmulatorConfig::default()
     };
-    let emu = Emulator::start(config, listener).await.unwrap();
-    let client = TestClient::new(emu.addr(), emu.cert_pem());
-    let now = emu.state().clock.now_secs();
-    let (_, dc) = login(
-        &client,
-        emu.base_url(),
-        DEFAULT_CLIENT_ID,
-        DEFAULT_USERNAME,
-        now,
-    )
-    .await
-    .unwrap();
+    let (emu, dc) = start_logged_in(config).await.unwrap();
 
     // Connections open and warm (one request each) before the clock starts.
     let mut senders = Vec::new();

@@ -234,6 +234,29 @@ pub async fn login(
     Ok((core_token, dc_token))
 }
 
+/// Starts an emulator with `config` on an ephemeral loopback port and logs
+/// the default user in: the setup every benchmark shares. Returns the
+/// emulator and its Data Cloud token.
+pub async fn start_logged_in(
+    config: crate::EmulatorConfig,
+) -> std::io::Result<(crate::Emulator, String)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let emu = crate::Emulator::start(config, listener)
+        .await
+        .map_err(std::io::Error::other)?;
+    let client = TestClient::new(emu.addr(), emu.cert_pem());
+    let now = emu.state().clock.now_secs();
+    let (_, dc) = login(
+        &client,
+        emu.base_url(),
+        DEFAULT_CLIENT_ID,
+        DEFAULT_USERNAME,
+        now,
+    )
+    .await?;
+    Ok((emu, dc))
+}
+
 /// One keep-alive HTTP/1.1 connection over TLS to `addr`, trusting `cert_pem`:
 /// what the benchmarks send their timed requests on (call `ready()` on the
 /// sender before each request).

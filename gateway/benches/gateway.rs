@@ -18,8 +18,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dc_emulator::testing::{login, TestClient, DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
-use dc_emulator::{Emulator, EmulatorConfig};
+use dc_emulator::testing::{start_logged_in, TestClient, DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
+use dc_emulator::EmulatorConfig;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 
@@ -46,21 +46,7 @@ fn sql(n: usize) -> String {
 }
 
 async fn run() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emu = Emulator::start(EmulatorConfig::default(), listener)
-        .await
-        .unwrap();
-    let client = TestClient::new(emu.addr(), emu.cert_pem());
-    let now = emu.state().clock.now_secs();
-    let (_, dc) = login(
-        &client,
-        emu.base_url(),
-        DEFAULT_CLIENT_ID,
-        DEFAULT_USERNAME,
-        now,
-    )
-    .await
-    .unwrap();
+    let (emu, dc) = start_logged_in(EmulatorConfig::default()).await.unwrap();
 
     let dir = std::env::temp_dir().join(format!("dcgw-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -261,7 +261,7 @@ impl<E: Send + Sync + 'static> QueryCache<E> {
             Pending::Fill { key, tables } => (key, tables),
         };
         let fetched = AtomicBool::new(false);
-        let (filled, _ran) = inner
+        let (filled, ran) = inner
             .inflight
             .run(key, || async {
                 // A fill that finished between our lookup and now left its
@@ -281,8 +281,11 @@ impl<E: Send + Sync + 'static> QueryCache<E> {
             bump(&inner.counters.misses);
             CacheOutcome::Miss
         } else {
-            // Another request's fill answered this one: no upstream call was made.
-            bump(&inner.counters.coalesced);
+            // Answered without an upstream call: by another request's fill
+            // (coalesced) or by one that finished just before ours started.
+            if !ran {
+                bump(&inner.counters.coalesced);
+            }
             bump(&inner.counters.hits);
             CacheOutcome::Hit
         };

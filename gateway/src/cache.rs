@@ -311,7 +311,7 @@ impl<E: Send + Sync + 'static> QueryCache<E> {
         };
         let page = stored.and_then(|s| {
             let same_scope = *s.data_space == *data_space && *s.policy_scope == *policy_scope;
-            same_scope.then(|| s.pages.get(page).cloned()).flatten()
+            same_scope.then(|| s.page(page).cloned()).flatten()
         });
         bump(if page.is_some() {
             &inner.counters.pages_served
@@ -364,7 +364,6 @@ impl<E: Send + Sync + 'static> QueryCache<E> {
     pub fn sync(&self) {
         self.inner.main.run_pending_tasks();
         self.inner.cursors.run_pending_tasks();
-        self.inner.memo.sync();
     }
 
     async fn pass_through<F, Fut>(&self, fetch: F, reason: BypassReason) -> Result<Served, Arc<E>>
@@ -465,8 +464,7 @@ impl<E: Send + Sync + 'static> QueryCache<E> {
         Served {
             outcome,
             bypass: bypass_reason(outcome),
-            // Never empty by construction; an empty body beats a panic.
-            reply: Reply::Json(stored.pages.first().cloned().unwrap_or_default()),
+            reply: Reply::Json(stored.first.clone()),
         }
     }
 

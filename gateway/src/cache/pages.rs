@@ -32,8 +32,11 @@ const BATCH_ID_PREFIX: &str = "gwb-";
 /// A stored query answer: one page, or every batch of a multi-batch result.
 #[derive(Debug)]
 pub(crate) struct StoredResult {
-    /// Page 0 answers the `POST`; page `i > 0` answers batch id `…-i`.
-    pub pages: Box<[Bytes]>,
+    /// Page 0: answers the `POST`.
+    pub first: Bytes,
+    /// Page `i > 0` (at `i - 1`) answers batch id `…-i`. Empty for a
+    /// single-page answer, the common case, which then costs no allocation.
+    pub rest: Box<[Bytes]>,
     /// Lower-case table names the SQL reads (for `purge_table`).
     pub tables: Arc<[String]>,
     /// Distinguishes successive fills of one key in batch ids.
@@ -65,9 +68,10 @@ impl StoredResult {
         // Copied into exact-size buffers: a body read from the upstream is
         // often a slice of hyper's much larger read buffer, and keeping the
         // slice would keep that whole buffer alive for the entry's lifetime.
-        let pages = pages.iter().map(|p| Bytes::copy_from_slice(p)).collect();
+        let mut pages = pages.iter().map(|p| Bytes::copy_from_slice(p));
         StoredResult {
-            pages,
+            first: pages.next().unwrap_or_default(),
+            rest: pages.collect(),
             tables,
             generation,
             data_space: data_space.into(),
@@ -84,8 +88,16 @@ impl StoredResult {
             .any(|t| t == table || t.rsplit_once('.').is_some_and(|(_, last)| last == table))
     }
 
+    /// Page `i` (0 is the first).
+    pub fn page(&self, i: usize) -> Option<&Bytes> {
+        match i {
+            0 => Some(&self.first),
+            _ => self.rest.get(i - 1),
+        }
+    }
+
     pub fn is_multi_page(&self) -> bool {
-        self.pages.len() > 1
+        !self.rest.is_empty()
     }
 }
 

@@ -309,10 +309,7 @@ impl<E: Send + Sync + 'static> QueryCache<E> {
             Some(stored) => Some(stored),
             None => inner.main.get(&key).filter(|s| s.generation == generation),
         };
-        let page = stored.and_then(|s| {
-            let same_scope = *s.data_space == *data_space && *s.policy_scope == *policy_scope;
-            same_scope.then(|| s.page(page).cloned()).flatten()
-        });
+        let page = stored.and_then(|s| s.later_page(page, data_space, policy_scope).cloned());
         bump(if page.is_some() {
             &inner.counters.pages_served
         } else {

@@ -27,7 +27,7 @@
 //! rest go within two generations. Lookups take one uncontended shard lock
 //! and never wait on anything else.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::mem;
 use std::sync::atomic::Ordering;
@@ -63,7 +63,14 @@ pub(crate) struct Memo {
     per_generation: usize,
     /// Two independently keyed hashers: together a 128-bit keyed hash.
     hashers: [std::hash::RandomState; 2],
+    /// Distinct table lists, shared by every verdict (and stored answer)
+    /// that reads the same tables: most queries of an app read a handful of
+    /// table sets, so this saves two allocations per distinct query.
+    table_lists: Mutex<HashSet<Arc<[String]>>>,
 }
+
+/// Most distinct table lists kept for sharing; past it lists are not shared.
+const MAX_TABLE_LISTS: usize = 1024;
 
 /// The keys are already keyed hashes: the maps use their low 64 bits as is.
 type Map = HashMap<u128, Verdict, BuildHasherDefault<PreHashed>>;
@@ -109,7 +116,24 @@ impl Memo {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             per_generation,
             hashers: [std::hash::RandomState::new(), std::hash::RandomState::new()],
+            table_lists: Mutex::default(),
         }
+    }
+
+    /// The shared copy of a table list.
+    fn share_tables(&self, tables: Vec<String>) -> Arc<[String]> {
+        let mut lists = self
+            .table_lists
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(shared) = lists.get(&tables[..]) {
+            return shared.clone();
+        }
+        let list: Arc<[String]> = tables.into();
+        if lists.len() < MAX_TABLE_LISTS {
+            lists.insert(list.clone());
+        }
+        list
     }
 
     fn shard(&self, hash: u128) -> MutexGuard<'_, Generations> {
@@ -145,7 +169,7 @@ impl Memo {
         counters.memo_misses.fetch_add(1, Ordering::Relaxed);
         // Parsed outside the lock; two requests racing on one new body both
         // parse it and store the same verdict.
-        let verdict = compute_verdict(req, arrow);
+        let verdict = compute_verdict(req, arrow, |tables| self.share_tables(tables));
         let dropped = self
             .shard(hash)
             .insert(hash, verdict.clone(), self.per_generation);
@@ -189,7 +213,11 @@ impl Hasher for PreHashed {
 }
 
 /// The slow path: parse the body and SQL, derive the key.
-fn compute_verdict(req: &QueryRequest<'_>, arrow: bool) -> Verdict {
+fn compute_verdict(
+    req: &QueryRequest<'_>,
+    arrow: bool,
+    share_tables: impl FnOnce(Vec<String>) -> Arc<[String]>,
+) -> Verdict {
     let body = match key::parse_query_body(req.body) {
         Ok(body) => body,
         Err(reason) => return Verdict::Bypass(reason),
@@ -210,7 +238,7 @@ fn compute_verdict(req: &QueryRequest<'_>, arrow: bool) -> Verdict {
     };
     Verdict::Cacheable {
         key: key::derive_key(&parts, &sql.text),
-        tables: sql.tables.into(),
+        tables: share_tables(sql.tables),
     }
 }
 
@@ -259,6 +287,26 @@ mod tests {
         let bad = Bytes::from_static(b"not json");
         let verdict = memo.resolve(&request(&bad, "p1", &headers), false, &counters);
         assert!(matches!(verdict, Verdict::Bypass(_)));
+    }
+
+    #[test]
+    fn verdicts_reading_the_same_tables_share_one_list() {
+        let memo = Memo::new(1 << 20);
+        let counters = Counters::default();
+        let headers = HeaderMap::new();
+        let tables = |sql: &str| {
+            let body = Bytes::from(format!(r#"{{"sql":"{sql}"}}"#));
+            match memo.resolve(&request(&body, "p", &headers), false, &counters) {
+                Verdict::Cacheable { tables, .. } => tables,
+                Verdict::Bypass(r) => panic!("bypassed: {r:?}"),
+            }
+        };
+        let a = tables("SELECT a FROM t WHERE n = 1");
+        let b = tables("SELECT b FROM T WHERE n = 2");
+        let c = tables("SELECT c FROM u");
+        assert!(Arc::ptr_eq(&a, &b), "same table list, one allocation");
+        assert_eq!(&a[..], ["t".to_owned()]);
+        assert_eq!(&c[..], ["u".to_owned()]);
     }
 
     #[test]

@@ -34,18 +34,27 @@ const BATCH_ID_PREFIX: &str = "gwb-";
 pub(crate) struct StoredResult {
     /// Page 0: answers the `POST`.
     pub first: Bytes,
-    /// Page `i > 0` (at `i - 1`) answers batch id `…-i`. Empty for a
-    /// single-page answer, the common case, which then costs no allocation.
-    pub rest: Box<[Bytes]>,
+    /// The later pages of a multi-batch result; `None` for a single-page
+    /// answer, the common case, which then costs no allocation beyond its
+    /// bytes and this struct.
+    more: Option<Box<MorePages>>,
     /// Lower-case table names the SQL reads (for `purge_table`).
     pub tables: Arc<[String]>,
     /// Distinguishes successive fills of one key in batch ids.
     pub generation: u64,
-    /// Data space and policy scope of the requests that may read the pages.
-    pub data_space: Box<str>,
-    pub policy_scope: Box<str>,
     /// Weight for moka's byte bound: body bytes plus bookkeeping.
     pub weight: u32,
+}
+
+/// Pages after the first, and who may read them by batch id.
+#[derive(Debug)]
+struct MorePages {
+    /// Page `i > 0` (at `i - 1`) answers batch id `…-i`.
+    pages: Box<[Bytes]>,
+    /// Data space and policy scope of the requests that may read the pages
+    /// (a single-page answer has no batch ids, so it needs neither).
+    data_space: Box<str>,
+    policy_scope: Box<str>,
 }
 
 /// Fixed per-entry bookkeeping added to the body bytes by the weigher.
@@ -69,15 +78,32 @@ impl StoredResult {
         // often a slice of hyper's much larger read buffer, and keeping the
         // slice would keep that whole buffer alive for the entry's lifetime.
         let mut pages = pages.iter().map(|p| Bytes::copy_from_slice(p));
+        let first = pages.next().unwrap_or_default();
+        let rest: Box<[Bytes]> = pages.collect();
+        let more = (!rest.is_empty()).then(|| {
+            Box::new(MorePages {
+                pages: rest,
+                data_space: data_space.into(),
+                policy_scope: policy_scope.into(),
+            })
+        });
         StoredResult {
-            first: pages.next().unwrap_or_default(),
-            rest: pages.collect(),
+            first,
+            more,
             tables,
             generation,
-            data_space: data_space.into(),
-            policy_scope: policy_scope.into(),
             weight: u32::try_from(bytes).unwrap_or(u32::MAX),
         }
+    }
+
+    /// Page `i ≥ 1` for a batch-id request from `data_space` / `policy_scope`;
+    /// `None` when there is no such page or the request is not the owner's.
+    pub fn later_page(&self, i: usize, data_space: &str, policy_scope: &str) -> Option<&Bytes> {
+        let more = self.more.as_deref()?;
+        let same_scope = *more.data_space == *data_space && *more.policy_scope == *policy_scope;
+        same_scope
+            .then(|| more.pages.get(i.checked_sub(1)?))
+            .flatten()
     }
 
     /// Whether the SQL behind this entry reads `table` (already lower case):
@@ -88,16 +114,8 @@ impl StoredResult {
             .any(|t| t == table || t.rsplit_once('.').is_some_and(|(_, last)| last == table))
     }
 
-    /// Page `i` (0 is the first).
-    pub fn page(&self, i: usize) -> Option<&Bytes> {
-        match i {
-            0 => Some(&self.first),
-            _ => self.rest.get(i - 1),
-        }
-    }
-
     pub fn is_multi_page(&self) -> bool {
-        !self.rest.is_empty()
+        self.more.is_some()
     }
 }
 

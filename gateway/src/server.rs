@@ -1,5 +1,6 @@
-//! The accept loop: TCP → TLS (bounded handshake) → hyper-util auto
-//! (HTTP/1.1 or HTTP/2 by ALPN) → [`Proxy::handle`].
+//! The accept loop: TCP → TLS (bounded handshake) → first byte within the
+//! request-head timeout ([`first_byte`]) → hyper-util auto (HTTP/1.1 or
+//! HTTP/2 by ALPN) → [`Proxy::handle`].
 //!
 //! At most `server.max_connections` connections are served at once (the
 //! rest wait in the kernel's accept queue). On shutdown the listener closes,
@@ -23,6 +24,9 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::ServerSettings;
 use crate::proxy::Proxy;
+
+mod first_byte;
+use first_byte::FirstByte;
 
 /// Serves until `shutdown` resolves, then drains (bounded).
 pub async fn run(
@@ -72,6 +76,7 @@ pub async fn run(
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
         let handshake_timeout = settings.handshake_timeout;
+        let header_read_timeout = settings.header_read_timeout;
         tokio::spawn(async move {
             let _permit = permit;
             let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
@@ -89,7 +94,10 @@ pub async fn run(
                 let proxy = proxy.clone();
                 async move { Ok::<_, Infallible>(proxy.handle(req, peer).await) }
             });
-            let conn = builder.serve_connection(TokioIo::new(tls), service);
+            // hyper bounds a request head once it has begun; FirstByte bounds
+            // the wait for it to begin (including the HTTP/2 preface).
+            let io = FirstByte::new(tls, header_read_timeout);
+            let conn = builder.serve_connection(TokioIo::new(io), service);
             if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }

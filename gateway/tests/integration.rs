@@ -5,6 +5,7 @@
 //! One test binary (one link step) with a module per concern.
 
 mod integration {
+    mod bounds;
     pub mod common;
     mod components;
     mod config;

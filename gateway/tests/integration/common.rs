@@ -27,15 +27,28 @@ pub struct Env {
 /// Gateway TOML for the emulator at `login_url`. `credentials_extra` lines go
 /// in `[credentials]`; `tail` is appended (e.g. `[[clients]]`).
 pub fn toml_for(login_url: &str, credentials_extra: &str, tail: &str) -> String {
+    toml_full(login_url, "", "", credentials_extra, tail)
+}
+
+/// [`toml_for`] with extra lines for `[server]` and `[upstream]` too.
+pub fn toml_full(
+    login_url: &str,
+    server_extra: &str,
+    upstream_extra: &str,
+    credentials_extra: &str,
+    tail: &str,
+) -> String {
     let dir = std::env::temp_dir();
     format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
 cert_dir = "{dir}"
+{server_extra}
 
 [upstream]
 login_url = "{login_url}"
+{upstream_extra}
 
 [credentials]
 client_id = "{CLIENT_ID}"
@@ -48,6 +61,35 @@ username = "{USERNAME}"
     )
 }
 
+/// A validated gateway config from [`toml_full`]'s pieces (no extra CA).
+pub fn config_full(
+    login_url: &str,
+    server_extra: &str,
+    upstream_extra: &str,
+    credentials_extra: &str,
+    tail: &str,
+) -> GatewayConfig {
+    let text = toml_full(
+        login_url,
+        server_extra,
+        upstream_extra,
+        credentials_extra,
+        tail,
+    );
+    GatewayConfig::from_toml_str(&text, Path::new("."), &key_secrets())
+        .unwrap_or_else(|e| panic!("invalid gateway config: {e}\n{text}"))
+}
+
+/// Starts an emulator (default config) on an ephemeral port.
+pub async fn start_emulator(emu: EmulatorConfig) -> Emulator {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind emulator");
+    Emulator::start(emu, listener)
+        .await
+        .expect("emulator starts")
+}
+
 /// The default org's key as a secret.
 pub fn key_secrets() -> Secrets {
     Secrets {
@@ -58,15 +100,26 @@ pub fn key_secrets() -> Secrets {
 
 /// Starts an emulator with `emu` and a gateway in front of it.
 pub async fn start(emu: EmulatorConfig, credentials_extra: &str, tail: &str) -> Env {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind emulator");
-    let emulator = Emulator::start(emu, listener)
-        .await
-        .expect("emulator starts");
-    let text = toml_for(emulator.base_url(), credentials_extra, tail);
-    let mut config = GatewayConfig::from_toml_str(&text, Path::new("."), &key_secrets())
-        .expect("valid gateway config");
+    start_full(emu, "", "", credentials_extra, tail).await
+}
+
+/// [`start`] with extra `[server]` and `[upstream]` lines; the gateway
+/// trusts the emulator's certificate.
+pub async fn start_full(
+    emu: EmulatorConfig,
+    server_extra: &str,
+    upstream_extra: &str,
+    credentials_extra: &str,
+    tail: &str,
+) -> Env {
+    let emulator = start_emulator(emu).await;
+    let mut config = config_full(
+        emulator.base_url(),
+        server_extra,
+        upstream_extra,
+        credentials_extra,
+        tail,
+    );
     config.upstream.ca_pem = emulator.cert_pem().map(str::to_owned);
     start_gateway(emulator, config).await
 }

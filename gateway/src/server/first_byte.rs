@@ -8,8 +8,8 @@
 //! byte arrived within the request-head timeout; afterwards it is a plain
 //! pass-through (one flag test per read).
 
-use std::io;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;

@@ -264,6 +264,33 @@ fn the_binary_checks_config() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // Precedence: flag over DCGW_* over the file (which says 127.0.0.1:8443).
+    let listen = |flag: Option<&str>, env: Option<&str>| {
+        let mut cmd = Command::new(bin);
+        cmd.args(["serve", "--check-config", "--config"])
+            .arg(&example);
+        if let Some(f) = flag {
+            cmd.args(["--listen", f]);
+        }
+        if let Some(e) = env {
+            cmd.env("DCGW_SERVER_LISTEN", e);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(listen(None, None).contains("listen 127.0.0.1:8443"));
+    assert!(listen(None, Some("127.0.0.1:8501")).contains("listen 127.0.0.1:8501"));
+    let both = listen(Some("127.0.0.1:8502"), Some("127.0.0.1:8501"));
+    assert!(
+        both.contains("listen 127.0.0.1:8502"),
+        "the flag wins: {both}"
+    );
+
     // `check`, `jwt` and `keygen` have their own tests (tests/check.rs,
     // tests/keygen.rs); `serve --emulator` is run by tests/readme.rs.
 }

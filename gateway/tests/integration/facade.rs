@@ -163,3 +163,115 @@ async fn the_facade_rejects_what_salesforce_rejects() {
     assert_eq!(r.header("cache-control"), Some("no-store"));
     env.stop().await;
 }
+
+/// Open mode takes the client-credentials and password grants as sent (an
+/// SDK's existing settings keep working); the tokens it issues authorize the
+/// client at the gateway only: upstream, the emulator sees the gateway's own
+/// Data Cloud and core tokens on every request.
+#[tokio::test]
+async fn open_mode_accepts_client_credentials_and_password_grants() {
+    let env = start(EmulatorConfig::default(), "", "").await;
+    env.wait_ready().await;
+    let grants: [&[(&str, &str)]; 2] = [
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "any-app"),
+            ("client_secret", "any-secret"),
+        ],
+        &[
+            ("grant_type", "password"),
+            ("client_id", "any-app"),
+            ("client_secret", "any-secret"),
+            ("username", "someone@example.com"),
+            ("password", "whatever"),
+        ],
+    ];
+    let mut issued = Vec::new();
+    for form in grants {
+        let r = env
+            .gw
+            .post_form("/services/oauth2/token", form)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{:?}: {}", form[0], r.text());
+        let core = r.json()["access_token"].as_str().unwrap().to_owned();
+
+        // The core token works on the core host…
+        let r = env
+            .gw
+            .post_json(
+                "/services/data/v61.0/ssot/queryv2",
+                Some(&core),
+                &json!({ "sql": "SELECT IndividualId FROM UnifiedIndividual LIMIT 2" }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["data"].as_array().map(Vec::len), Some(2));
+
+        // …and exchanges for a Data Cloud token that works on the tenant host.
+        let r = env
+            .gw
+            .post_form(
+                "/services/a360/token",
+                &[
+                    ("grant_type", "urn:salesforce:grant-type:external:cdp"),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                    ("subject_token", &core),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let dc = r.json()["access_token"].as_str().unwrap().to_owned();
+        let r = env
+            .gw
+            .post_json(
+                "/api/v2/query",
+                Some(&dc),
+                &json!({ "sql": "SELECT IndividualId FROM UnifiedIndividual LIMIT 3" }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        issued.push((core, dc));
+    }
+
+    // Upstream: only the gateway's own login, and every forwarded request
+    // carried a token the emulator issued to the gateway's connected app.
+    assert_eq!(env.count("tokenRequests").await, 1);
+    assert_eq!(env.count("exchangeRequests").await, 1);
+    let r = env
+        .emu
+        .get("/__emulator/journal?path=/api/v2/query", None)
+        .await
+        .unwrap();
+    let tenant = r.json();
+    let r = env
+        .emu
+        .get("/__emulator/journal?path=/services/data/*", None)
+        .await
+        .unwrap();
+    let core = r.json();
+    for (entries, kind) in [(&tenant, "dataCloud"), (&core, "core")] {
+        let entries = entries["entries"]
+            .as_array()
+            .or_else(|| entries.as_array())
+            .unwrap_or_else(|| panic!("journal: {entries}"));
+        assert!(!entries.is_empty());
+        for e in entries {
+            assert_eq!(e["status"], 200, "{e}");
+            assert_eq!(e["principal"]["kind"], kind, "{e}");
+            assert_eq!(e["principal"]["clientId"], "emulator-client-id", "{e}");
+        }
+    }
+    // The facade's tokens are not the ones the emulator issued.
+    for (core, dc) in issued {
+        assert!(core.starts_with("00DGW"), "{core}");
+        assert_eq!(dc.split('.').count(), 3);
+    }
+    env.stop().await;
+}

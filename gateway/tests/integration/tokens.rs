@@ -82,6 +82,87 @@ async fn tokens_are_refreshed_in_the_background_before_they_expire() {
         "core token not refreshed"
     );
     rows(&env.query(SQL).await);
+    // Before expiry, not after: the second exchange came within the first
+    // token's 3-second lifetime (at half of it, as configured), and no
+    // request met an expired token upstream (no 401 to recover from).
+    let r = env
+        .emu
+        .get("/__emulator/journal?path=/services/a360/token", None)
+        .await
+        .unwrap();
+    let journal = r.json();
+    let times: Vec<i64> = journal["entries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{journal}"))
+        .iter()
+        .map(|e| e["timeMs"].as_i64().unwrap())
+        .collect();
+    assert!(times.len() >= 2, "{journal}");
+    let mut sorted = times.clone();
+    sorted.sort_unstable();
+    let gap = sorted[1] - sorted[0];
+    assert!(
+        (1_000..3_000).contains(&gap),
+        "second exchange {gap} ms after the first"
+    );
+    let r = env
+        .emu
+        .get("/__emulator/journal?status=401", None)
+        .await
+        .unwrap();
+    assert_eq!(r.json()["entries"], serde_json::json!([]), "{}", r.text());
+    env.stop().await;
+}
+
+/// `credentials.flow = "refresh_token"`: no key, no JWT; the gateway logs in
+/// with a refresh token and the consumer secret, then exchanges as usual.
+#[tokio::test]
+async fn the_refresh_token_flow_logs_in_without_a_key() {
+    use dc_gateway::config::{Secret, Secrets};
+    use dc_gateway::GatewayConfig;
+    let emulator = super::common::start_emulator(EmulatorConfig::default()).await;
+    // A refresh token as an admin would get one (password grant, app with
+    // the refresh_token scope).
+    let emu = dc_emulator::testing::TestClient::new(emulator.addr(), emulator.cert_pem());
+    let r = emu
+        .post_form(
+            "/services/oauth2/token",
+            &[
+                ("grant_type", "password"),
+                ("client_id", super::common::CLIENT_ID),
+                ("client_secret", "emulator-client-secret"),
+                ("username", super::common::USERNAME),
+                ("password", "emulator-password"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+
+    let text =
+        super::common::toml_full(emulator.base_url(), "", "", "flow = \"refresh_token\"", "")
+            .replace(&format!("username = \"{}\"\n", super::common::USERNAME), "");
+    let secrets = Secrets {
+        client_secret: Some(Secret::new("emulator-client-secret")),
+        refresh_token: Some(Secret::new(refresh)),
+        ..Secrets::default()
+    };
+    let mut config = GatewayConfig::from_toml_str(&text, std::path::Path::new("."), &secrets)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    config.upstream.ca_pem = emulator.cert_pem().map(str::to_owned);
+    let env = super::common::start_gateway(emulator, config).await;
+    rows(&env.query(SQL).await);
+    let r = env
+        .emu
+        .get("/__emulator/journal?path=/services/oauth2/token", None)
+        .await
+        .unwrap();
+    let entries = r.json()["entries"].as_array().cloned().unwrap_or_default();
+    // The test's password grant, then the gateway's refresh-token grant.
+    assert_eq!(entries.len(), 2, "{}", r.text());
+    assert!(entries.iter().all(|e| e["status"] == 200), "{}", r.text());
+    assert_eq!(env.count("exchangeRequests").await, 1);
     env.stop().await;
 }
 

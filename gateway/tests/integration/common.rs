@@ -181,6 +181,40 @@ impl Env {
         self.query_with(sql, &[]).await
     }
 
+    /// `POST /services/oauth2/token` on the gateway's facade with `form`.
+    pub async fn facade_login(&self, form: &[(&str, &str)]) -> TestResponse {
+        self.gw
+            .post_form("/services/oauth2/token", form)
+            .await
+            .expect("facade login")
+    }
+
+    /// Logs in at the facade with `form`, exchanges the core token at
+    /// `/services/a360/token`; both must succeed. Returns (core, Data Cloud).
+    pub async fn facade_tokens(&self, form: &[(&str, &str)]) -> (String, String) {
+        let r = self.facade_login(form).await;
+        assert_eq!(r.status, 200, "{:?}: {}", form.first(), r.text());
+        let core = r.json()["access_token"].as_str().unwrap().to_owned();
+        let r = self
+            .gw
+            .post_form(
+                "/services/a360/token",
+                &[
+                    ("grant_type", "urn:salesforce:grant-type:external:cdp"),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                    ("subject_token", &core),
+                ],
+            )
+            .await
+            .expect("facade exchange");
+        assert_eq!(r.status, 200, "{}", r.text());
+        let dc = r.json()["access_token"].as_str().unwrap().to_owned();
+        (core, dc)
+    }
+
     /// Waits (bounded) until the gateway's start-up login and exchange are
     /// done, so the emulator's counters stay still.
     pub async fn wait_ready(&self) {

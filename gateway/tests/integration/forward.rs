@@ -1,6 +1,7 @@
 //! Forwarding: the client's own credentials never go upstream, request ids
 //! go both ways, unknown paths get Salesforce-shaped errors, and HTTP/2
-//! works on the listener.
+//! works on the listener; bodies larger than the gateway buffers stream
+//! through whole, both ways.
 
 use bytes::Bytes;
 use dc_emulator::EmulatorConfig;
@@ -8,7 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::common::{rows, start, SQL};
+use super::common::{rows, start, start_full, SQL};
 
 #[tokio::test]
 async fn the_clients_authorization_is_replaced_and_request_ids_kept() {
@@ -92,5 +93,101 @@ async fn the_listener_speaks_http2() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let j: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(j["data"].as_array().map(Vec::len), Some(5));
+    env.stop().await;
+}
+
+/// A bulk CSV upload 50 times `server.max_buffered_body_bytes` (a buffered
+/// body that size would be refused) streams to the upstream intact, and the
+/// large answer reading it back streams to the client.
+#[tokio::test]
+async fn bodies_larger_than_the_buffer_stream_through_whole() {
+    use http::Method;
+    use serde_json::json;
+    use std::fmt::Write;
+
+    let env = start_full(
+        EmulatorConfig::default(),
+        "max_buffered_body_bytes = 8192",
+        "",
+        "",
+        "",
+    )
+    .await;
+    let jobs = "/api/v1/ingest/jobs";
+    let json_ct = [("content-type", "application/json")];
+    let job = json!({"object": "EngagementEvent", "sourceName": "Bridged", "operation": "upsert"});
+    let r = env
+        .gw
+        .send(Method::POST, jobs, &json_ct, job.to_string())
+        .await
+        .unwrap();
+    assert!(r.status.is_success(), "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+
+    let rows_sent = 5000;
+    let mut csv = String::from(
+        "event_id,customer_email,event_type,event_timestamp,conversation_id,channel\n",
+    );
+    for i in 0..rows_sent {
+        writeln!(
+            csv,
+            "evt_{i:05},lead{i}@example.com,lead_qualified,2026-04-19T10:00:00Z,conv_{i:05},whatsapp"
+        )
+        .unwrap();
+    }
+    assert!(csv.len() > 50 * 8192, "{}", csv.len());
+    let r = env
+        .gw
+        .send(
+            Method::PUT,
+            &format!("{jobs}/{id}/batches"),
+            &[("content-type", "text/csv")],
+            csv,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 202, "{}", r.text());
+    let r = env
+        .gw
+        .send(
+            Method::PATCH,
+            &format!("{jobs}/{id}"),
+            &json_ct,
+            json!({"state": "UploadComplete"}).to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut state = String::new();
+    for _ in 0..200 {
+        let r = env.gw.get(&format!("{jobs}/{id}"), None).await.unwrap();
+        state = r.json()["state"].as_str().unwrap_or_default().to_owned();
+        if state == "JobComplete" {
+            assert_eq!(
+                r.json()["numberRecordsProcessed"],
+                rows_sent,
+                "{}",
+                r.text()
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "JobComplete");
+
+    // Every row back, in one answer far larger than the buffer (no-store:
+    // straight from upstream, not through the cache).
+    let r = env
+        .query_with(
+            "SELECT event_id__c, customer_email__c, conversation_id__c FROM Bridged_EngagementEvent__dll ORDER BY event_id__c",
+            &[("cache-control", "no-store")],
+        )
+        .await;
+    assert_eq!(r.header("x-cache"), Some("BYPASS"));
+    assert!(r.body.len() > 8 * 8192, "{}", r.body.len());
+    let data = rows(&r);
+    assert_eq!(data.len(), 2000, "the first V2 batch");
+    assert_eq!(data[0][0], "evt_00000");
+    assert_eq!(data[1999][2], "conv_01999");
     env.stop().await;
 }

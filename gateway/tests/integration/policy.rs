@@ -181,33 +181,13 @@ async fn the_facade_authenticates_configured_clients() {
         .unwrap();
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"], "invalid_client");
-    let r = env
-        .gw
-        .post_form(
-            "/services/oauth2/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", "sdk-app"),
-                ("client_secret", "sdk-secret"),
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.text());
-    let core = r.json()["access_token"].as_str().unwrap().to_owned();
-    let r = env
-        .gw
-        .post_form(
-            "/services/a360/token",
-            &[
-                ("grant_type", "urn:salesforce:grant-type:external:cdp"),
-                ("subject_token", &core),
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.text());
-    let dc = r.json()["access_token"].as_str().unwrap().to_owned();
+    let (_, dc) = env
+        .facade_tokens(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "sdk-app"),
+            ("client_secret", "sdk-secret"),
+        ])
+        .await;
     rows(
         &env.query_with(SQL, &[("authorization", &format!("Bearer {dc}"))])
             .await,

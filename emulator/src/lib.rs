@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod compress;
 pub mod config;
 pub mod controls;
 pub mod cursor;

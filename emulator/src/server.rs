@@ -106,7 +106,8 @@ pub async fn run(
     }
 }
 
-/// Reads the body under the cap, then routes.
+/// Reads the body under the cap, routes, gzips the answer if the client
+/// accepts it.
 async fn serve_one(state: Arc<AppState>, req: Request<Incoming>) -> Resp {
     let (parts, body) = req.into_parts();
     let limit = state.config.max_body_bytes;
@@ -130,6 +131,7 @@ async fn serve_one(state: Arc<AppState>, req: Request<Incoming>) -> Resp {
                 .into_response(state.clock.now());
         }
     };
+    let gzip = crate::compress::accepts_gzip(&parts.headers);
     let req = Req {
         method: parts.method,
         path: parts.uri.path().to_owned(),
@@ -137,5 +139,10 @@ async fn serve_one(state: Arc<AppState>, req: Request<Incoming>) -> Resp {
         headers: parts.headers,
         body,
     };
-    crate::routes::handle(&state, req).await
+    let resp = crate::routes::handle(&state, req).await;
+    if gzip {
+        crate::compress::gzip(resp).await
+    } else {
+        resp
+    }
 }

@@ -191,3 +191,47 @@ async fn bodies_larger_than_the_buffer_stream_through_whole() {
     assert_eq!(data[1999][2], "conv_01999");
     env.stop().await;
 }
+
+/// gzip passes through untouched where the gateway only forwards, and a
+/// client that accepts gzip (as `cdp` and every `requests` client do) still
+/// gets its queries cached: the gateway asks upstream for identity there.
+#[tokio::test]
+async fn gzip_passes_through_and_does_not_defeat_the_cache() {
+    use std::io::Read;
+
+    let env = start(EmulatorConfig::default(), "", "").await;
+    let gz = [("accept-encoding", "gzip, deflate")];
+    let r = env
+        .gw
+        .send(http::Method::GET, "/api/v1/metadata", &gz, Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-encoding"),
+        Some("gzip"),
+        "{:?}",
+        r.headers
+    );
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&r.body[..])
+        .read_to_string(&mut plain)
+        .expect("a gzip stream");
+    let j: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    assert!(
+        j["metadata"].as_array().is_some_and(|m| !m.is_empty()),
+        "{j}"
+    );
+    // The same call without gzip comes back plain, byte for byte the same JSON.
+    let r = env.gw.get("/api/v1/metadata", None).await.unwrap();
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.json(), j);
+
+    let sql = "SELECT ssot__Id__c, ssot__FirstName__c FROM UnifiedIndividual__dlm LIMIT 100";
+    let first = env.query_with(sql, &gz).await;
+    assert_eq!(first.header("x-cache"), Some("MISS"));
+    let second = env.query_with(sql, &gz).await;
+    assert_eq!(second.header("x-cache"), Some("HIT"));
+    assert_eq!(rows(&second).len(), 100);
+    env.stop().await;
+}

@@ -50,6 +50,55 @@ async fn repeated_queries_are_answered_from_the_cache() {
     env.stop().await;
 }
 
+/// Counted at the emulator, over the real path: 100 concurrent identical
+/// queries (the upstream slowed so they overlap) make one upstream query;
+/// after `cache.ttl_secs` the entry is gone and the next one goes upstream.
+/// (Data spaces and policies never sharing an entry: `cache/tests.rs`.)
+#[tokio::test]
+async fn identical_misses_coalesce_and_entries_expire_after_the_ttl() {
+    let env =
+        std::sync::Arc::new(start(EmulatorConfig::default(), "", "[cache]\nttl_secs = 1").await);
+    env.wait_ready().await;
+    let r = env
+        .emu
+        .post_json(
+            "/__emulator/faults",
+            None,
+            &json!({"method": "POST", "path": "/api/v2/query", "action": {"latencyMs": 300}}),
+        )
+        .await
+        .unwrap();
+    assert!(r.status.is_success(), "{}", r.text());
+    let before = env.count("queryRequests").await;
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let env = env.clone();
+            tokio::spawn(async move { env.query(SQL).await })
+        })
+        .collect();
+    let mut outcomes = std::collections::BTreeMap::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(rows(&r).len(), 5);
+        *outcomes
+            .entry(r.header("x-cache").unwrap_or("-").to_owned())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(env.count("queryRequests").await, before + 1, "{outcomes:?}");
+    assert_eq!(outcomes.get("MISS"), Some(&1), "{outcomes:?}");
+    assert_eq!(outcomes.get("HIT"), Some(&99), "{outcomes:?}");
+
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let upstream = env.count("queryRequests").await;
+    let r = env.query(SQL).await;
+    assert_eq!(r.header("x-cache"), Some("MISS"), "expired after the TTL");
+    assert_eq!(env.count("queryRequests").await, upstream + 1);
+    let Ok(env) = std::sync::Arc::try_unwrap(env) else {
+        panic!("env still shared")
+    };
+    env.stop().await;
+}
+
 fn records(n: usize) -> String {
     let data: Vec<_> = (0..n)
         .map(|i| json!({"event_id": format!("e{i}")}))

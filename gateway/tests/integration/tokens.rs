@@ -189,6 +189,36 @@ async fn an_upstream_401_fetches_one_fresh_token_and_retries_once() {
     env.stop().await;
 }
 
+/// One renewal and one resend, never a loop: an upstream that refuses the
+/// fresh token too gets its 401 passed back, after exactly two upstream tries.
+#[tokio::test]
+async fn a_second_401_is_passed_back_not_retried_again() {
+    let env = start(EmulatorConfig::default(), "", "").await;
+    env.wait_ready().await;
+    let exchanges = env.count("exchangeRequests").await;
+    let r = env
+        .emu
+        .post_json(
+            "/__emulator/faults",
+            None,
+            &serde_json::json!({"method": "POST", "path": "/api/v2/query", "action": {"status": 401}}),
+        )
+        .await
+        .unwrap();
+    assert!(r.status.is_success(), "{}", r.text());
+    let r = env.query(SQL).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(env.count("exchangeRequests").await, exchanges + 1);
+    let r = env
+        .emu
+        .get("/__emulator/journal?method=POST&path=/api/v2/query", None)
+        .await
+        .unwrap();
+    let tries = r.json()["entries"].as_array().map(Vec::len);
+    assert_eq!(tries, Some(2), "{}", r.text());
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn a_failed_login_names_the_step_and_the_upstream_description() {
     // A user not pre-authorized for the app: the JWT bearer grant fails.

@@ -15,6 +15,7 @@ pub mod controls;
 pub mod cursor;
 pub mod error;
 pub mod faults;
+pub mod first_byte;
 pub mod identity;
 pub mod ingest;
 pub mod journal;

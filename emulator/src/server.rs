@@ -20,6 +20,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::first_byte::FirstByte;
 use crate::state::AppState;
 use crate::wire::{Req, Resp};
 
@@ -58,6 +59,7 @@ pub async fn run(
         let tls = tls.clone();
         let watcher = graceful.watcher();
         let handshake_timeout = state.config.handshake_timeout;
+        let header_read_timeout = state.config.header_read_timeout;
         tokio::spawn(async move {
             let service = service_fn(move |req: Request<Incoming>| {
                 let state = state.clone();
@@ -87,11 +89,15 @@ pub async fn run(
                             return;
                         }
                     };
-                    let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
+                    // hyper bounds a head once begun; FirstByte bounds the wait
+                    // for it to begin (the HTTP/2 preface sniffing included).
+                    let io = FirstByte::new(tls_stream, header_read_timeout);
+                    let conn = builder.serve_connection(TokioIo::new(io), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
                 None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let io = FirstByte::new(stream, header_read_timeout);
+                    let conn = builder.serve_connection(TokioIo::new(io), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
             }

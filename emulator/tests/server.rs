@@ -1,7 +1,8 @@
 //! The server shell over real sockets: TLS with a generated certificate,
 //! HTTP/1.1 and HTTP/2, health, error shapes for unknown paths, wrong methods
-//! and oversize bodies, plain-HTTP mode, and the binary's start line and
-//! graceful exit on SIGTERM.
+//! and oversize bodies, plain-HTTP mode, silent clients cut off after the
+//! request-head timeout, and the binary's start line and graceful exit on
+//! SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -167,6 +168,51 @@ async fn plain_http_mode() {
     let resp = client.get("/__emulator/health", None).await.unwrap();
     assert_eq!(resp.status, StatusCode::OK);
     emu.shutdown().await;
+}
+
+/// A client that connects and never sends a byte (with TLS: after a full
+/// handshake) is cut off after `header_read_timeout`.
+#[tokio::test]
+async fn silent_clients_are_cut_off_after_the_head_timeout() {
+    use tokio::io::AsyncReadExt;
+    for tls in [TlsMode::Generate { dir: None }, TlsMode::Plain] {
+        let plain = matches!(tls, TlsMode::Plain);
+        let config = EmulatorConfig {
+            tls,
+            header_read_timeout: std::time::Duration::from_secs(1),
+            ..EmulatorConfig::default()
+        };
+        let (emu, _) = start(config).await;
+        let tcp = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 64];
+        let read = async {
+            if plain {
+                let mut tcp = tcp;
+                loop {
+                    if matches!(tcp.read(&mut buf).await, Ok(0) | Err(_)) {
+                        return;
+                    }
+                }
+            }
+            let config = dc_emulator::tls::client_config_trusting(emu.cert_pem().unwrap()).unwrap();
+            let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+            let mut s = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .expect("handshake");
+            loop {
+                if matches!(s.read(&mut buf).await, Ok(0) | Err(_)) {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), read)
+            .await
+            .unwrap_or_else(|_| panic!("plain={plain}: connection held past 5 s"));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+        emu.shutdown().await;
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The accept loop: TCP → TLS (bounded handshake) → first byte within the
-//! request-head timeout ([`first_byte`]) → hyper-util auto (HTTP/1.1 or
+//! request-head timeout ([`FirstByte`], shared with the emulator) → hyper-util auto (HTTP/1.1 or
 //! HTTP/2 by ALPN) → [`Proxy::handle`].
 //!
 //! At most `server.max_connections` connections are served at once (the
@@ -24,9 +24,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::ServerSettings;
 use crate::proxy::Proxy;
-
-mod first_byte;
-use first_byte::FirstByte;
+use dc_emulator::first_byte::FirstByte;
 
 /// Serves until `shutdown` resolves, then drains (bounded).
 pub async fn run(

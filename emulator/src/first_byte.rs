@@ -1,12 +1,13 @@
-//! A deadline on a connection's first byte after the TLS handshake.
+//! A deadline on a connection's first byte (after the TLS handshake).
 //!
 //! hyper bounds the reading of a request head once one has begun, but
 //! hyper-util's `auto` builder first sniffs the connection for the HTTP/2
-//! preface, and that read has no bound: a client that completes the
-//! handshake and then says nothing would hold one of `server.max_connections`
-//! slots forever. [`FirstByte`] fails the first read with `TimedOut` when no
-//! byte arrived within the request-head timeout; afterwards it is a plain
-//! pass-through (one flag test per read).
+//! preface, and that read has no bound: a client that connects (and
+//! completes the handshake) and then says nothing would hold its connection,
+//! and one of the gateway's `server.max_connections` slots, forever. Both
+//! listeners wrap their streams in [`FirstByte`], which fails the first read
+//! with `TimedOut` when no byte arrived within the request-head timeout;
+//! afterwards it is a plain pass-through (one flag test per read).
 
 use std::future::Future;
 use std::io;

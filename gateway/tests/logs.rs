@@ -10,7 +10,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use dc_emulator::EmulatorConfig;
-use dc_gateway::policy::sha256;
 use serde_json::{json, Value};
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -18,7 +17,7 @@ use tracing_subscriber::fmt::MakeWriter;
 #[allow(dead_code)]
 mod common;
 
-use common::{rows, start, SQL};
+use common::{rows, sha256_hex as hex, start, SQL};
 
 /// Every formatted log line, in memory.
 #[derive(Clone, Default)]
@@ -39,13 +38,6 @@ impl<'a> MakeWriter<'a> for Captured {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
-}
-
-fn hex(secret: &str) -> String {
-    sha256(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 const API_KEY: &str = "log-test-api-key-7c1d9e";

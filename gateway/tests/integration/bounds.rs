@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dc_emulator::testing::TestResponse;
 use dc_emulator::EmulatorConfig;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -183,21 +184,11 @@ async fn a_silent_upstream_fails_the_login_within_its_bounds() {
     env.stop().await;
 }
 
-async fn add_fault(env: &Env, rule: serde_json::Value) {
-    let r = env
-        .emu
-        .post_json("/__emulator/faults", None, &rule)
-        .await
-        .unwrap();
-    assert!(r.status.is_success(), "{}", r.text());
-}
-
 #[tokio::test]
 async fn a_slow_upstream_answer_is_a_504_after_the_response_timeout() {
     let env = start_full(EmulatorConfig::default(), "", IMPATIENT, "", ONE_TRY).await;
     env.wait_ready().await;
-    add_fault(
-        &env,
+    env.add_fault(
         json!({"method": "POST", "path": "/api/v2/query", "action": {"latencyMs": 4000}}),
     )
     .await;
@@ -217,13 +208,22 @@ async fn a_slow_upstream_answer_is_a_504_after_the_response_timeout() {
     env.stop().await;
 }
 
-#[tokio::test]
-async fn shutdown_lets_in_flight_requests_finish_then_stops_listening() {
-    let env = start(EmulatorConfig::default(), "", "").await;
+/// A gateway (`server_extra` in `[server]`) whose upstream takes `latency_ms`
+/// per query, shut down 300 ms into one query: how long the shutdown took,
+/// the in-flight request, where the gateway listened, and the emulator.
+async fn shut_down_mid_query(
+    server_extra: &str,
+    latency_ms: u64,
+) -> (
+    Duration,
+    tokio::task::JoinHandle<std::io::Result<TestResponse>>,
+    std::net::SocketAddr,
+    dc_emulator::Emulator,
+) {
+    let env = start_full(EmulatorConfig::default(), server_extra, "", "", "").await;
     env.wait_ready().await;
-    add_fault(
-        &env,
-        json!({"method": "POST", "path": "/api/v2/query", "action": {"latencyMs": 1000}}),
+    env.add_fault(
+        json!({"method": "POST", "path": "/api/v2/query", "action": {"latencyMs": latency_ms}}),
     )
     .await;
     let Env {
@@ -246,7 +246,12 @@ async fn shutdown_lets_in_flight_requests_finish_then_stops_listening() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
     gateway.shutdown().await;
-    let drained = started.elapsed();
+    (started.elapsed(), in_flight, addr, emulator)
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish_then_stops_listening() {
+    let (drained, in_flight, addr, emulator) = shut_down_mid_query("", 1000).await;
     let r = in_flight
         .await
         .unwrap()
@@ -265,40 +270,7 @@ async fn shutdown_lets_in_flight_requests_finish_then_stops_listening() {
 
 #[tokio::test]
 async fn the_shutdown_drain_is_cut_off_after_the_grace_period() {
-    let env = start_full(
-        EmulatorConfig::default(),
-        "shutdown_grace_secs = 1",
-        "",
-        "",
-        "",
-    )
-    .await;
-    env.wait_ready().await;
-    add_fault(
-        &env,
-        json!({"method": "POST", "path": "/api/v2/query", "action": {"latencyMs": 20000}}),
-    )
-    .await;
-    let Env {
-        emulator,
-        gateway,
-        gw,
-        ..
-    } = env;
-    let body = json!({ "sql": SQL }).to_string();
-    let stuck = tokio::spawn(async move {
-        gw.send(
-            http::Method::POST,
-            "/api/v2/query",
-            &[("content-type", "application/json")],
-            body,
-        )
-        .await
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let started = Instant::now();
-    gateway.shutdown().await;
-    let took = started.elapsed();
+    let (took, stuck, _, emulator) = shut_down_mid_query("shutdown_grace_secs = 1", 20_000).await;
     assert!(
         took >= Duration::from_millis(900) && took < Duration::from_secs(4),
         "shutdown took {took:?}"

@@ -181,6 +181,31 @@ impl Env {
         self.query_with(sql, &[]).await
     }
 
+    /// Adds an emulator fault rule (`POST /__emulator/faults`).
+    pub async fn add_fault(&self, rule: Value) {
+        let r = self
+            .emu
+            .post_json("/__emulator/faults", None, &rule)
+            .await
+            .expect("add a fault rule");
+        assert!(r.status.is_success(), "{}", r.text());
+    }
+
+    /// The emulator's journal entries matching `filter` (its query string,
+    /// e.g. `method=POST&path=/api/v2/query`).
+    pub async fn journal(&self, filter: &str) -> Vec<Value> {
+        let r = self
+            .emu
+            .get(&format!("/__emulator/journal?{filter}"), None)
+            .await
+            .expect("journal");
+        let j = r.json();
+        j["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("journal: {}", r.text()))
+    }
+
     /// `POST /services/oauth2/token` on the gateway's facade with `form`.
     pub async fn facade_login(&self, form: &[(&str, &str)]) -> TestResponse {
         self.gw
@@ -231,6 +256,14 @@ impl Env {
         self.gateway.shutdown().await;
         self.emulator.shutdown().await;
     }
+}
+
+/// Hex SHA-256 of a client secret, as `[[clients]]` stores it.
+pub fn sha256_hex(secret: &str) -> String {
+    dc_gateway::policy::sha256(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Asserts a V2 query answer with at least one row, returns it.

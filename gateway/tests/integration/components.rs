@@ -59,16 +59,8 @@ async fn identical_misses_coalesce_and_entries_expire_after_the_ttl() {
     let env =
         std::sync::Arc::new(start(EmulatorConfig::default(), "", "[cache]\nttl_secs = 1").await);
     env.wait_ready().await;
-    let r = env
-        .emu
-        .post_json(
-            "/__emulator/faults",
-            None,
-            &json!({"method": "POST", "path": "/api/v2/query", "action": {"latencyMs": 300}}),
-        )
-        .await
-        .unwrap();
-    assert!(r.status.is_success(), "{}", r.text());
+    env.add_fault(json!({"method": "POST", "path": "/api/v2/query", "action": {"latencyMs": 300}}))
+        .await;
     let before = env.count("queryRequests").await;
     let tasks: Vec<_> = (0..100)
         .map(|_| {

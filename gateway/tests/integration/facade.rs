@@ -221,22 +221,9 @@ async fn open_mode_accepts_client_credentials_and_password_grants() {
     // carried a token the emulator issued to the gateway's connected app.
     assert_eq!(env.count("tokenRequests").await, 1);
     assert_eq!(env.count("exchangeRequests").await, 1);
-    let r = env
-        .emu
-        .get("/__emulator/journal?path=/api/v2/query", None)
-        .await
-        .unwrap();
-    let tenant = r.json();
-    let r = env
-        .emu
-        .get("/__emulator/journal?path=/services/data/*", None)
-        .await
-        .unwrap();
-    let core = r.json();
-    for (entries, kind) in [(&tenant, "dataCloud"), (&core, "core")] {
-        let entries = entries["entries"]
-            .as_array()
-            .unwrap_or_else(|| panic!("journal: {entries}"));
+    let tenant = env.journal("path=/api/v2/query").await;
+    let core = env.journal("path=/services/data/*").await;
+    for (entries, kind) in [(tenant, "dataCloud"), (core, "core")] {
         assert!(!entries.is_empty());
         for e in entries {
             assert_eq!(e["status"], 200, "{e}");

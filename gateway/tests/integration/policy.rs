@@ -2,17 +2,9 @@
 //! objects 403 naming them, in the shape of the path.
 
 use dc_emulator::EmulatorConfig;
-use dc_gateway::policy::sha256;
 use serde_json::json;
 
-use super::common::{rows, start, Env, SQL};
-
-fn hex(secret: &str) -> String {
-    sha256(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use super::common::{rows, sha256_hex as hex, start, Env, SQL};
 
 async fn closed() -> Env {
     let clients = format!(

@@ -85,32 +85,21 @@ async fn tokens_are_refreshed_in_the_background_before_they_expire() {
     // Before expiry, not after: the second exchange came within the first
     // token's 3-second lifetime (at half of it, as configured), and no
     // request met an expired token upstream (no 401 to recover from).
-    let r = env
-        .emu
-        .get("/__emulator/journal?path=/services/a360/token", None)
+    let mut times: Vec<i64> = env
+        .journal("path=/services/a360/token")
         .await
-        .unwrap();
-    let journal = r.json();
-    let times: Vec<i64> = journal["entries"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{journal}"))
         .iter()
         .map(|e| e["timeMs"].as_i64().unwrap())
         .collect();
-    assert!(times.len() >= 2, "{journal}");
-    let mut sorted = times.clone();
-    sorted.sort_unstable();
-    let gap = sorted[1] - sorted[0];
+    assert!(times.len() >= 2, "{times:?}");
+    times.sort_unstable();
+    let gap = times[1] - times[0];
     assert!(
         (1_000..3_000).contains(&gap),
         "second exchange {gap} ms after the first"
     );
-    let r = env
-        .emu
-        .get("/__emulator/journal?status=401", None)
-        .await
-        .unwrap();
-    assert_eq!(r.json()["entries"], serde_json::json!([]), "{}", r.text());
+    let refused = env.journal("status=401").await;
+    assert!(refused.is_empty(), "{refused:?}");
     env.stop().await;
 }
 
@@ -153,15 +142,10 @@ async fn the_refresh_token_flow_logs_in_without_a_key() {
     config.upstream.ca_pem = emulator.cert_pem().map(str::to_owned);
     let env = super::common::start_gateway(emulator, config).await;
     rows(&env.query(SQL).await);
-    let r = env
-        .emu
-        .get("/__emulator/journal?path=/services/oauth2/token", None)
-        .await
-        .unwrap();
-    let entries = r.json()["entries"].as_array().cloned().unwrap_or_default();
+    let entries = env.journal("path=/services/oauth2/token").await;
     // The test's password grant, then the gateway's refresh-token grant.
-    assert_eq!(entries.len(), 2, "{}", r.text());
-    assert!(entries.iter().all(|e| e["status"] == 200), "{}", r.text());
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().all(|e| e["status"] == 200), "{entries:?}");
     assert_eq!(env.count("exchangeRequests").await, 1);
     env.stop().await;
 }
@@ -196,26 +180,15 @@ async fn a_second_401_is_passed_back_not_retried_again() {
     let env = start(EmulatorConfig::default(), "", "").await;
     env.wait_ready().await;
     let exchanges = env.count("exchangeRequests").await;
-    let r = env
-        .emu
-        .post_json(
-            "/__emulator/faults",
-            None,
-            &serde_json::json!({"method": "POST", "path": "/api/v2/query", "action": {"status": 401}}),
-        )
-        .await
-        .unwrap();
-    assert!(r.status.is_success(), "{}", r.text());
+    env.add_fault(
+        serde_json::json!({"method": "POST", "path": "/api/v2/query", "action": {"status": 401}}),
+    )
+    .await;
     let r = env.query(SQL).await;
     assert_eq!(r.status, 401, "{}", r.text());
     assert_eq!(env.count("exchangeRequests").await, exchanges + 1);
-    let r = env
-        .emu
-        .get("/__emulator/journal?method=POST&path=/api/v2/query", None)
-        .await
-        .unwrap();
-    let tries = r.json()["entries"].as_array().map(Vec::len);
-    assert_eq!(tries, Some(2), "{}", r.text());
+    let tries = env.journal("method=POST&path=/api/v2/query").await;
+    assert_eq!(tries.len(), 2, "{tries:?}");
     env.stop().await;
 }
 
